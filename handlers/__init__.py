@@ -1,0 +1,1 @@
+"""Thin adapters from functions-framework's HTTP and CloudEvent calls onto `relay.Relay`."""

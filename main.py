@@ -1,0 +1,30 @@
+"""Cloud Functions entry points: `prompt` (HTTP) and `prompt_event` (Pub/Sub CloudEvent).
+
+Both are async (functions_framework.aio), so functions-framework serves them on uvicorn and one
+instance keeps hundreds of slow LLM calls in flight; see README "Concurrency model".
+"""
+
+from __future__ import annotations
+
+import functions_framework.aio
+from cloudevents.http.event import CloudEvent
+from starlette.requests import Request
+from starlette.responses import Response
+
+from handlers._runtime import check_settings
+from handlers.event import handle_event
+from handlers.http import handle_http
+
+check_settings()
+
+
+@functions_framework.aio.http
+async def prompt(request: Request) -> Response:
+    """Run one prompt (or a batch) and answer the normalized JSON result."""
+    return await handle_http(request)
+
+
+@functions_framework.aio.cloud_event
+async def prompt_event(event: CloudEvent) -> None:
+    """Run the prompt a Pub/Sub message carries; raise only when a redelivery could succeed."""
+    await handle_event(event)

@@ -1,0 +1,56 @@
+"""The core: settings, secrets, request model, gateway client, normalization, errors and logs.
+
+Free of web-framework imports; `handlers/` adapts HTTP and CloudEvents onto `Relay`.
+"""
+
+from ._errors import (
+    ConfigError,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    ModelNotAllowed,
+    PayloadTooLarge,
+    RateLimited,
+    RelayError,
+    SecretUnavailable,
+    UnsupportedMediaType,
+    UpstreamAuth,
+    UpstreamError,
+    UpstreamRejected,
+    UpstreamTimeout,
+)
+from ._logging import log, trace_field
+from ._request import PromptRequest, decode_prompt, decode_request
+from ._secrets import SecretManagerStore, Secrets
+from ._service import Answer, Context, Relay, config_error_answer
+from ._settings import Secret, Settings
+
+__all__ = [
+    "Answer",
+    "ConfigError",
+    "Context",
+    "InternalError",
+    "InvalidRequest",
+    "MethodNotAllowed",
+    "ModelNotAllowed",
+    "PayloadTooLarge",
+    "PromptRequest",
+    "RateLimited",
+    "Relay",
+    "RelayError",
+    "Secret",
+    "SecretManagerStore",
+    "SecretUnavailable",
+    "Secrets",
+    "Settings",
+    "UnsupportedMediaType",
+    "UpstreamAuth",
+    "UpstreamError",
+    "UpstreamRejected",
+    "UpstreamTimeout",
+    "config_error_answer",
+    "decode_prompt",
+    "decode_request",
+    "log",
+    "trace_field",
+]

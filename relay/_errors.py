@@ -1,0 +1,172 @@
+"""Errors the function answers with: one class per row of the contract's error table.
+
+    RelayError                    (base: type, HTTP status, retryable, upstream status and code)
+    ├── InvalidRequest            400  invalid_request
+    ├── ModelNotAllowed           400  model_not_allowed
+    ├── MethodNotAllowed          405  method_not_allowed
+    ├── PayloadTooLarge           413  payload_too_large
+    ├── UnsupportedMediaType      415  unsupported_media_type
+    ├── UpstreamRejected          400  upstream_rejected
+    ├── RateLimited               429  rate_limited
+    ├── UpstreamAuth              502  upstream_auth
+    ├── UpstreamError             502  upstream_error
+    ├── UpstreamTimeout           504  upstream_timeout
+    ├── SecretUnavailable         503  secret_unavailable
+    ├── ConfigError               500  config_error
+    └── InternalError             500  internal
+
+Messages are written for the caller: they name what was wrong and never carry a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "ConfigError",
+    "InternalError",
+    "InvalidRequest",
+    "MethodNotAllowed",
+    "ModelNotAllowed",
+    "PayloadTooLarge",
+    "RateLimited",
+    "RelayError",
+    "SecretUnavailable",
+    "UnsupportedMediaType",
+    "UpstreamAuth",
+    "UpstreamError",
+    "UpstreamRejected",
+    "UpstreamTimeout",
+]
+
+
+class RelayError(Exception):
+    """An answer-worthy failure: the contract's error object plus its HTTP status."""
+
+    type: ClassVar[str] = "internal"
+    status: ClassVar[int] = 500
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream_status: int | None = None,
+        upstream_code: str | int | None = None,
+        retry_after: float | None = None,
+        attempts: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.upstream_status = upstream_status
+        self.upstream_code = upstream_code
+        self.retry_after = retry_after
+        self.attempts = attempts
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's `error` object."""
+        return {
+            "type": self.type,
+            "message": self.message,
+            "retryable": self.retryable,
+            "upstream_status": self.upstream_status,
+            "upstream_code": self.upstream_code,
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class InvalidRequest(RelayError):
+    """The body is not JSON, not an object, or a field is wrong, missing or unknown."""
+
+    type = "invalid_request"
+    status = 400
+
+
+class ModelNotAllowed(RelayError):
+    """The model is outside ALLOWED_MODELS."""
+
+    type = "model_not_allowed"
+    status = 400
+
+
+class MethodNotAllowed(RelayError):
+    """Only POST runs a prompt."""
+
+    type = "method_not_allowed"
+    status = 405
+
+
+class PayloadTooLarge(RelayError):
+    """The body is larger than MAX_BODY_BYTES."""
+
+    type = "payload_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(RelayError):
+    """The body is not declared as JSON."""
+
+    type = "unsupported_media_type"
+    status = 415
+
+
+class UpstreamRejected(RelayError):
+    """The gateway or the provider called the request invalid (400, 404, 422)."""
+
+    type = "upstream_rejected"
+    status = 400
+
+
+class RateLimited(RelayError):
+    """Upstream answered 429 and retries did not get past it."""
+
+    type = "rate_limited"
+    status = 429
+    retryable = True
+
+
+class UpstreamAuth(RelayError):
+    """The gateway or the provider refused our credentials (401, 403)."""
+
+    type = "upstream_auth"
+    status = 502
+
+
+class UpstreamError(RelayError):
+    """Upstream 5xx, a connection failure or an unexpected body, after retries."""
+
+    type = "upstream_error"
+    status = 502
+    retryable = True
+
+
+class UpstreamTimeout(RelayError):
+    """UPSTREAM_TIMEOUT_SECONDS ran out."""
+
+    type = "upstream_timeout"
+    status = 504
+    retryable = True
+
+
+class SecretUnavailable(RelayError):
+    """The secret store failed transiently and no cached value is at hand."""
+
+    type = "secret_unavailable"
+    status = 503
+    retryable = True
+
+
+class ConfigError(RelayError):
+    """A setting is missing or wrong, or a secret does not exist or may not be read."""
+
+    type = "config_error"
+    status = 500
+
+
+class InternalError(RelayError):
+    """Anything else. The caller sees a fixed message; details go to the log only."""
+
+    type = "internal"
+    status = 500

@@ -1,0 +1,243 @@
+"""The gateway client: one upstream call, retried by the policy in `_retry`, inside one deadline.
+
+One long-lived `httpx.AsyncClient` per process keeps connections alive across requests. The whole
+call (every attempt, every wait, and every byte of every body) ends by the deadline: each attempt
+runs under `asyncio.timeout` for the time that is left, so a trickling body cannot outlive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import httpx
+import msgspec
+
+from ._errors import RelayError, UpstreamAuth, UpstreamError, UpstreamTimeout
+from ._logging import log
+from ._normalize import classify_error
+from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
+from ._secrets import Credentials, Secrets
+from ._settings import Settings
+from ._translate import UpstreamCall
+
+__all__ = ["MAX_CONNECTIONS", "GatewayClient", "Reply"]
+
+T = TypeVar("T")
+
+# Sized for hundreds of slow LLM calls in flight on one instance.
+MAX_CONNECTIONS = 1000
+MAX_KEEPALIVE_CONNECTIONS = 500
+KEEPALIVE_EXPIRY_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
+USER_AGENT = "aig-prompt-function/0.1"
+# Bodies larger than this are not what an LLM answers; refuse rather than buffer them.
+MAX_UPSTREAM_BODY_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Generic[T]):
+    """A successful upstream answer, parsed, with what the result reports about the call."""
+
+    value: T
+    headers: httpx.Headers
+    attempts: int
+
+
+class _Retryable(Exception):
+    """One attempt failed in a way the policy may retry."""
+
+    def __init__(self, error: RelayError, retry_after: float | None = None) -> None:
+        self.error = error
+        self.retry_after = retry_after
+
+
+class GatewayClient:
+    """Sends UpstreamCalls to the gateway with credentials, retries and a deadline."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: Secrets,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._settings = settings
+        self._secrets = secrets
+        self._transport = transport
+        self._clock = clock
+        self._rand = rand
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self._settings.base_url,
+                transport=self._transport,
+                limits=httpx.Limits(
+                    max_connections=MAX_CONNECTIONS,
+                    max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
+                    keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+                ),
+                headers={"user-agent": USER_AGENT},
+                # Nothing from a response may send us elsewhere.
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def send(
+        self, call: UpstreamCall, parse: Callable[[Any], T], *, deadline: float
+    ) -> Reply[T]:
+        """POST `call`, retrying per policy until `deadline` (a `clock()` value).
+
+        `parse` turns the decoded JSON into the caller's value; an UpstreamError it raises (a body
+        of the wrong shape) is retried like any other upstream failure.
+        """
+        attempts = 0
+        retries = 0
+        rotated = False
+        while True:
+            remaining = deadline - self._clock()
+            if remaining < MIN_ATTEMPT_SECONDS and attempts:
+                raise UpstreamTimeout(
+                    "UPSTREAM_TIMEOUT_SECONDS ran out before the gateway answered",
+                    attempts=attempts,
+                )
+            credentials = await self._credentials(deadline)
+            attempts += 1
+            try:
+                value, headers = await self._attempt(call, credentials, parse, deadline)
+                return Reply(value, headers, attempts)
+            except _Retryable as failed:
+                error = failed.error
+                error.attempts = attempts
+                if isinstance(error, UpstreamAuth) and error.upstream_status == 401:
+                    if rotated or not self._rotatable():
+                        raise error from None
+                    # A rotated key: drop cached secrets, fetch again, try once more.
+                    rotated = True
+                    self._secrets.invalidate()
+                    log(
+                        "WARNING",
+                        "upstream refused credentials; refetching secrets",
+                        event="credentials_refetch",
+                        upstream_status=401,
+                    )
+                    continue
+                if isinstance(error, UpstreamTimeout) or retries >= self._settings.max_retries:
+                    raise error from None
+                delay = retry_delay(retries, failed.retry_after, self._rand)
+                left = deadline - self._clock()
+                if delay is None or delay + MIN_ATTEMPT_SECONDS > left:
+                    raise error from None
+                retries += 1
+                log(
+                    "DEBUG",
+                    "retrying upstream call",
+                    event="upstream_retry",
+                    retry=retries,
+                    wait_seconds=round(delay, 3),
+                    error_type=error.type,
+                    upstream_status=error.upstream_status,
+                )
+                await asyncio.sleep(delay)
+
+    def _rotatable(self) -> bool:
+        settings = self._settings
+        return settings.aig_token_secret is not None or settings.openai_key_secret is not None
+
+    async def _credentials(self, deadline: float) -> Credentials:
+        remaining = max(deadline - self._clock(), 0.001)
+        try:
+            async with asyncio.timeout(remaining):
+                return await self._secrets.credentials()
+        except TimeoutError:
+            raise UpstreamTimeout(
+                "UPSTREAM_TIMEOUT_SECONDS ran out while reading secrets"
+            ) from None
+
+    async def _attempt(
+        self,
+        call: UpstreamCall,
+        credentials: Credentials,
+        parse: Callable[[Any], T],
+        deadline: float,
+    ) -> tuple[T, httpx.Headers]:
+        remaining = deadline - self._clock()
+        headers = _upstream_headers(call, credentials)
+        timeout = httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining))
+        try:
+            async with asyncio.timeout(remaining):
+                response = await self._http().post(
+                    call.path,
+                    content=msgspec.json.encode(call.body),
+                    headers=headers,
+                    timeout=timeout,
+                )
+        except TimeoutError:
+            raise _Retryable(
+                UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
+            ) from None
+        except httpx.TimeoutException as exc:
+            if deadline - self._clock() < MIN_ATTEMPT_SECONDS:
+                raise _Retryable(
+                    UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
+                ) from None
+            raise _Retryable(UpstreamError(f"gateway timed out ({type(exc).__name__})")) from None
+        except httpx.TransportError as exc:
+            raise _Retryable(
+                UpstreamError(f"could not reach the gateway ({type(exc).__name__})")
+            ) from None
+
+        body = response.content
+        if response.status_code >= 400:
+            retry_after = parse_retry_after(response.headers)
+            error = classify_error(response.status_code, body, retry_after=retry_after)
+            retryable = should_retry_status(
+                response.status_code, response.headers, error.upstream_code
+            )
+            if retryable or isinstance(error, UpstreamAuth):
+                raise _Retryable(error, retry_after)
+            raise error
+        if len(body) > MAX_UPSTREAM_BODY_BYTES:
+            raise UpstreamError("gateway answered with a body too large to relay")
+        try:
+            data = msgspec.json.decode(body)
+        except (msgspec.DecodeError, RecursionError):
+            kind = response.headers.get("content-type", "no content type").split(";")[0]
+            raise _Retryable(
+                UpstreamError(
+                    f"gateway answered {response.status_code} with a body that is not JSON "
+                    f"({kind[:60]})",
+                    upstream_status=response.status_code,
+                )
+            ) from None
+        try:
+            return parse(data), response.headers
+        except UpstreamError as exc:
+            exc.upstream_status = exc.upstream_status or response.status_code
+            raise _Retryable(exc) from None
+
+
+def _upstream_headers(call: UpstreamCall, credentials: Credentials) -> dict[str, str]:
+    headers = {
+        "content-type": "application/json",
+        "cf-aig-authorization": f"Bearer {credentials.gateway_token.reveal()}",
+        **call.headers,
+    }
+    if credentials.openai_key is not None:
+        headers["authorization"] = f"Bearer {credentials.openai_key.reveal()}"
+    return headers

@@ -1,0 +1,277 @@
+"""Normalization: an upstream answer (either API, success or error) into the contract's shapes.
+
+Bodies are read defensively: optional objects (`*_details`, `refusal`, `logprobs`) may be absent
+or null, key order is not stable, and a body of the wrong shape is an UpstreamError rather than a
+crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from ._errors import (
+    RateLimited,
+    RelayError,
+    UpstreamAuth,
+    UpstreamError,
+    UpstreamRejected,
+)
+from ._request import Api
+
+__all__ = ["classify_error", "empty_usage", "normalize", "parse_output_json"]
+
+# An upstream message is shown to the caller, but only this much of it.
+MAX_UPSTREAM_MESSAGE_CHARS = 500
+# Statuses the gateway or provider use for "your request is wrong" (guardrails answer 424).
+_REJECTED_STATUSES = frozenset({400, 404, 413, 422, 424})
+
+
+def empty_usage() -> dict[str, int]:
+    """The usage object with every count at zero."""
+    return {
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "total_tokens": 0,
+        "cached_input_tokens": 0,
+        "reasoning_tokens": 0,
+    }
+
+
+def normalize(api: Api, body: Any) -> dict[str, Any]:
+    """The result fields that come from the upstream body (no request id, timing or gateway)."""
+    if not isinstance(body, dict):
+        raise UpstreamError("upstream answered with JSON that is not an object")
+    return _normalize_responses(body) if api == "responses" else _normalize_chat(body)
+
+
+def parse_output_json(result: dict[str, Any]) -> None:
+    """Fill `output_json` from `output_text`; say clearly why when it does not parse."""
+    if result["refusal"] is not None or result["tool_calls"]:
+        return
+    try:
+        result["output_json"] = msgspec.json.decode(result["output_text"])
+    except (msgspec.DecodeError, RecursionError) as exc:
+        reason = "the answer was cut short" if result["finish_reason"] == "length" else str(exc)
+        result["output_json_error"] = f"output_text is not valid JSON: {reason}"
+
+
+def _normalize_responses(body: dict[str, Any]) -> dict[str, Any]:
+    output = body.get("output")
+    status = body.get("status")
+    if not isinstance(output, list) or not isinstance(status, str):
+        raise UpstreamError("upstream answered with a body that is not a Responses object")
+    if status in ("failed", "cancelled"):
+        error = _dict(body.get("error"))
+        raise UpstreamError(
+            f"the response {status}: {_text(error.get('message')) or 'no reason given'}",
+            upstream_code=_code(error.get("code")),
+        )
+    if status not in ("completed", "incomplete"):
+        raise UpstreamError(f"upstream answered with unexpected status {status[:40]!r}")
+
+    texts: list[str] = []
+    refusals: list[str] = []
+    tool_calls: list[dict[str, Any]] = []
+    for item in output:
+        item = _dict(item)
+        kind = item.get("type")
+        if kind == "message":
+            for part in _list(item.get("content")):
+                part = _dict(part)
+                if part.get("type") == "output_text":
+                    texts.append(_text(part.get("text")))
+                elif part.get("type") == "refusal":
+                    refusals.append(_text(part.get("refusal")))
+        elif kind == "function_call":
+            tool_calls.append(
+                {
+                    "id": item.get("call_id") or item.get("id"),
+                    "name": item.get("name"),
+                    "arguments": _text(item.get("arguments")),
+                }
+            )
+
+    if status == "incomplete":
+        reason = _dict(body.get("incomplete_details")).get("reason")
+        finish_reason = "content_filter" if reason == "content_filter" else "length"
+    elif tool_calls:
+        finish_reason = "tool_calls"
+    else:
+        finish_reason = "stop"
+
+    usage = _dict(body.get("usage"))
+    return _result(
+        body,
+        status=status,
+        finish_reason=finish_reason,
+        output_text="".join(texts),
+        refusal="".join(refusals) if refusals else None,
+        tool_calls=tool_calls,
+        usage={
+            "input_tokens": _count(usage.get("input_tokens")),
+            "output_tokens": _count(usage.get("output_tokens")),
+            "total_tokens": _count(usage.get("total_tokens")),
+            "cached_input_tokens": _count(
+                _dict(usage.get("input_tokens_details")).get("cached_tokens")
+            ),
+            "reasoning_tokens": _count(
+                _dict(usage.get("output_tokens_details")).get("reasoning_tokens")
+            ),
+        },
+    )
+
+
+def _normalize_chat(body: dict[str, Any]) -> dict[str, Any]:
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise UpstreamError("upstream answered with a body that is not a Chat Completions object")
+    choice = choices[0]
+    message = _dict(choice.get("message"))
+
+    tool_calls = [
+        {
+            "id": call.get("id"),
+            "name": _dict(call.get("function")).get("name"),
+            "arguments": _text(_dict(call.get("function")).get("arguments")),
+        }
+        for call in map(_dict, _list(message.get("tool_calls")))
+    ]
+    legacy_call = message.get("function_call")
+    if isinstance(legacy_call, dict):
+        tool_calls.append(
+            {
+                "id": None,
+                "name": legacy_call.get("name"),
+                "arguments": _text(legacy_call.get("arguments")),
+            }
+        )
+
+    finish_reason = choice.get("finish_reason") or "stop"
+    if finish_reason == "function_call":
+        finish_reason = "tool_calls"
+    status = "incomplete" if finish_reason in ("length", "content_filter") else "completed"
+
+    refusal = message.get("refusal")
+    usage = _dict(body.get("usage"))
+    return _result(
+        body,
+        status=status,
+        finish_reason=finish_reason,
+        output_text=_content_text(message.get("content")),
+        refusal=refusal if isinstance(refusal, str) else None,
+        tool_calls=tool_calls,
+        usage={
+            "input_tokens": _count(usage.get("prompt_tokens")),
+            "output_tokens": _count(usage.get("completion_tokens")),
+            "total_tokens": _count(usage.get("total_tokens")),
+            "cached_input_tokens": _count(
+                _dict(usage.get("prompt_tokens_details")).get("cached_tokens")
+            ),
+            "reasoning_tokens": _count(
+                _dict(usage.get("completion_tokens_details")).get("reasoning_tokens")
+            ),
+        },
+    )
+
+
+def _result(body: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "model": _text(body.get("model")) or None,
+        "id": _text(body.get("id")) or None,
+        "status": fields["status"],
+        "finish_reason": fields["finish_reason"],
+        "output_text": fields["output_text"],
+        "output_json": None,
+        "refusal": fields["refusal"],
+        "tool_calls": fields["tool_calls"],
+        "usage": fields["usage"],
+    }
+
+
+def classify_error(status: int, body: bytes, *, retry_after: float | None = None) -> RelayError:
+    """The contract error for an upstream HTTP error, from its status and body."""
+    code, message, source = _error_details(body)
+    where = f"{source} answered {status}"
+    text = f"{where}: {message}" if message else where
+    if status in (401, 403):
+        # Provider messages about keys quote part of the key: never pass them on.
+        who = "gateway token" if source == "gateway" else "provider credentials"
+        return UpstreamAuth(
+            f"{where}: the {who} were refused", upstream_status=status, upstream_code=code
+        )
+    if status == 429:
+        return RateLimited(
+            text, upstream_status=status, upstream_code=code, retry_after=retry_after
+        )
+    if status in _REJECTED_STATUSES or (400 <= status < 500 and status not in (408, 409)):
+        return UpstreamRejected(text, upstream_status=status, upstream_code=code)
+    return UpstreamError(text, upstream_status=status, upstream_code=code)
+
+
+def error_code(body: bytes) -> str | int | None:
+    """The OpenAI `error.code` or Cloudflare's internal code in an error body, if any."""
+    return _error_details(body)[0]
+
+
+def _error_details(body: bytes) -> tuple[str | int | None, str, str]:
+    """(code, message, who answered) from an AiGatewayError or an OpenAI error body."""
+    try:
+        data = msgspec.json.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None, "", "upstream"
+    if not isinstance(data, dict):
+        return None, "", "upstream"
+    if data.get("name") == "AiGatewayError" or "internalCode" in data:
+        errors = _list(data.get("error"))
+        first = _dict(errors[0]) if errors else {}
+        code = _code(data.get("internalCode")) or _code(first.get("code"))
+        return code, _short(first.get("message")), "gateway"
+    error = data.get("error")
+    if isinstance(error, dict):
+        return _code(error.get("code")), _short(error.get("message")), "provider"
+    if isinstance(error, str):
+        return None, _short(error), "upstream"
+    return None, "", "upstream"
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    # Some providers answer with a list of text parts.
+    return "".join(
+        _text(_dict(part).get("text")) for part in _list(content) if _dict(part).get("text")
+    )
+
+
+def _short(value: Any) -> str:
+    text = _text(value)
+    if len(text) > MAX_UPSTREAM_MESSAGE_CHARS:
+        return text[:MAX_UPSTREAM_MESSAGE_CHARS] + "…"
+    return text
+
+
+def _code(value: Any) -> str | int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str | int):
+        return value
+    return None
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

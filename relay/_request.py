@@ -1,0 +1,193 @@
+"""The request model: a caller's JSON body decoded and validated in one strict pass.
+
+msgspec does the decoding and the type checks (strict: "10" is not an integer, unknown fields are
+rejected by name); the few rules that span fields live in `__post_init__`. Every failure becomes an
+InvalidRequest whose message names the field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+
+from ._errors import InvalidRequest
+
+__all__ = [
+    "BatchRequest",
+    "CacheOptions",
+    "JsonSchema",
+    "Message",
+    "PromptRequest",
+    "Tool",
+    "ToolChoiceFunction",
+    "decode_prompt",
+    "decode_request",
+]
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+# Header-bound text: visible ASCII only, so no CR/LF (or anything else) can reach a header.
+HeaderText = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^[\x20-\x7e]+$")]
+RequestId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+ToolName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+MetadataValue = str | int | float | bool
+Role = Literal["system", "developer", "user", "assistant"]
+Api = Literal["responses", "chat"]
+
+# Cloudflare's documented bounds for cf-aig-cache-ttl and cf-aig-metadata.
+CACHE_TTL_MIN_SECONDS = 60
+CACHE_TTL_MAX_SECONDS = 2_592_000
+METADATA_MAX_ENTRIES = 5
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+class Message(_Strict):
+    """One chat-style turn."""
+
+    role: Role
+    # A string, or a list of content parts passed through unchanged (images, files, ...).
+    content: NonEmpty | Annotated[list[dict[str, Any]], msgspec.Meta(min_length=1)]
+
+
+class JsonSchema(_Strict):
+    """Structured output: the answer must match `schema`."""
+
+    name: ToolName
+    schema: dict[str, Any]
+    strict: bool | None = None
+    description: str | None = None
+
+
+class Tool(_Strict):
+    """A function the model may call."""
+
+    name: ToolName
+    parameters: dict[str, Any]
+    description: str | None = None
+    strict: bool | None = None
+
+
+class ToolChoiceFunction(_Strict):
+    """Force a call to one named tool."""
+
+    name: ToolName
+
+
+class CacheOptions(_Strict):
+    """AI Gateway caching for this request."""
+
+    ttl: Annotated[int, msgspec.Meta(ge=CACHE_TTL_MIN_SECONDS, le=CACHE_TTL_MAX_SECONDS)] | None = (
+        None
+    )
+    skip: bool | None = None
+    key: HeaderText | None = None
+
+
+class PromptRequest(_Strict):
+    """One prompt, as the contract's request table defines it."""
+
+    prompt: NonEmpty | None = None
+    messages: Annotated[list[Message], msgspec.Meta(min_length=1)] | None = None
+    input: NonEmpty | Annotated[list[Any], msgspec.Meta(min_length=1)] | None = None
+    instructions: NonEmpty | None = None
+    api: Api | None = None
+    model: NonEmpty | None = None
+    max_output_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    json_schema: JsonSchema | None = None
+    tools: Annotated[list[Tool], msgspec.Meta(min_length=1, max_length=128)] | None = None
+    tool_choice: Literal["auto", "none", "required"] | ToolChoiceFunction | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    metadata: (
+        Annotated[dict[MetadataKey, MetadataValue], msgspec.Meta(max_length=METADATA_MAX_ENTRIES)]
+        | None
+    ) = None
+    cache: CacheOptions | None = None
+    stream: bool | None = None
+    request_id: RequestId | None = None
+    include_raw: bool | None = None
+    extra_body: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        given = [n for n in ("prompt", "messages", "input") if getattr(self, n) is not None]
+        if len(given) != 1:
+            found = " and ".join(given) if given else "none"
+            raise ValueError(
+                f"exactly one of prompt, messages or input is required (found {found})"
+            )
+        if self.input is not None and self.api == "chat":
+            raise ValueError("input is Responses-style; with api 'chat' send prompt or messages")
+        if isinstance(self.tool_choice, ToolChoiceFunction):
+            names = {tool.name for tool in self.tools or ()}
+            if self.tool_choice.name not in names:
+                raise ValueError(f"tool_choice names {self.tool_choice.name!r}, not in tools")
+        elif self.tool_choice is not None and not self.tools:
+            raise ValueError("tool_choice needs tools")
+
+
+class BatchRequest(_Strict):
+    """`{"requests": [...]}`: several prompts answered together, in order."""
+
+    requests: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1)]
+
+
+_request_decoder = msgspec.json.Decoder(PromptRequest)
+_batch_decoder = msgspec.json.Decoder(BatchRequest)
+_BATCH_PREFIX = re.compile(rb'^\s*\{\s*"requests"\s*:')
+_AT_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+
+
+def decode_request(body: bytes) -> PromptRequest | BatchRequest:
+    """Decode a caller's body; raise InvalidRequest naming what is wrong."""
+    if _BATCH_PREFIX.match(body):
+        return _decode(_batch_decoder, body)
+    return _decode(_request_decoder, body)
+
+
+def decode_prompt(body: bytes) -> PromptRequest:
+    """Decode one prompt (a batch item, a Pub/Sub payload)."""
+    return _decode(_request_decoder, body)
+
+
+T = TypeVar("T")
+
+
+def _decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(_describe(str(exc))) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"body is not valid JSON ({exc})") from None
+    except UnicodeDecodeError:
+        raise InvalidRequest("body is not valid UTF-8") from None
+    except RecursionError:
+        raise InvalidRequest("body is nested too deeply") from None
+
+
+def _describe(message: str) -> str:
+    """Turn msgspec's wording into `field: what is wrong`."""
+    message = message.replace(" | null", "").replace("`null | ", "`")
+    path = ""
+    match = _AT_PATH.search(message)
+    if match:
+        path = match["path"]
+        message = message[: match.start()]
+    if message.startswith("Object contains unknown field "):
+        field = message.removeprefix("Object contains unknown field ")
+        where = f" in {path}" if path else ""
+        return f"unknown field {field}{where}"
+    if message.startswith("Object missing required field "):
+        field = message.removeprefix("Object missing required field ").strip("`")
+        return f"{path + '.' if path else ''}{field}: required"
+    if message == "Expected `object`, got `array`" and not path:
+        return "body must be a JSON object"
+    if not path and message.startswith("Expected `object`"):
+        return "body must be a JSON object"
+    return f"{path}: {message[0].lower()}{message[1:]}" if path else message

@@ -1,0 +1,300 @@
+"""The relay: a request body in, one contract answer out, with one log line per request.
+
+Free of any web framework, so the HTTP handler, the CloudEvent handler, tests and benchmarks all
+drive this same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import msgspec
+
+from ._errors import ConfigError, InternalError, InvalidRequest, RelayError
+from ._gateway import GatewayClient
+from ._logging import log, redact
+from ._normalize import normalize, parse_output_json
+from ._request import BatchRequest, PromptRequest, decode_prompt, decode_request
+from ._secrets import Secrets, SecretStore
+from ._settings import Settings
+from ._translate import UpstreamCall, build_call
+
+__all__ = ["Answer", "Context", "Relay"]
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a handler knows about a request beyond its body."""
+
+    # Extra fields for the request's log line (trace, scheduler job, Pub/Sub message id).
+    log_fields: Mapping[str, Any] = field(default_factory=dict)
+    # Used when the body carries no request_id (a Pub/Sub attribute or message id).
+    request_id: str | None = None
+    # cf-aig-metadata when the body sets none (a scheduler job's name).
+    default_metadata: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP-shaped outcome: status, JSON body and extra headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    error: RelayError | None = None
+
+
+class Relay:
+    """Runs prompts through the gateway. One instance per process; safe to share across tasks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        secret_store: Callable[[], SecretStore] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.secrets = Secrets(settings, secret_store, clock=clock)
+        self.gateway = GatewayClient(settings, self.secrets, transport=transport, clock=clock)
+        self._clock = clock
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Relay:
+        """A Relay configured from the environment; raises ConfigError naming a bad setting."""
+        return cls(Settings.from_env(os.environ if env is None else env))
+
+    async def aclose(self) -> None:
+        """Release pooled connections."""
+        await self.gateway.aclose()
+
+    async def answer(self, body: bytes, context: Context | None = None) -> Answer:
+        """Answer a raw request body: one prompt or a batch."""
+        context = context or Context()
+        started = self._clock()
+        try:
+            request = decode_request(body)
+        except InvalidRequest as exc:
+            request_id = _request_id_from_raw(body) or context.request_id or _new_request_id()
+            return self._failure(exc, request_id, None, started, context)
+        if isinstance(request, BatchRequest):
+            return await self.answer_batch(request, context)
+        return await self.answer_request(request, context, started=started)
+
+    def reject(self, error: RelayError, context: Context | None = None) -> Answer:
+        """Answer a request refused before its body was read (method, media type, size)."""
+        context = context or Context()
+        request_id = context.request_id or _new_request_id()
+        return self._failure(error, request_id, None, self._clock(), context)
+
+    async def answer_request(
+        self,
+        request: PromptRequest,
+        context: Context | None = None,
+        *,
+        started: float | None = None,
+    ) -> Answer:
+        """Answer one validated prompt."""
+        context = context or Context()
+        started = self._clock() if started is None else started
+        request_id = request.request_id or context.request_id or _new_request_id()
+        call: UpstreamCall | None = None
+        try:
+            if request.stream:
+                raise InvalidRequest("stream: streaming answers are not available yet")
+            call = build_call(request, self.settings, default_metadata=context.default_metadata)
+            result = await self._run(call, request, request_id, started)
+        except RelayError as exc:
+            return self._failure(exc, request_id, call, started, context, request)
+        except Exception as exc:
+            log(
+                "ERROR",
+                "unexpected failure",
+                event="internal_error",
+                request_id=request_id,
+                error=redact(f"{type(exc).__name__}: {exc}"),
+                traceback=redact(traceback.format_exc()),
+            )
+            error = InternalError(f"internal error; the logs hold details under {request_id}")
+            return self._failure(error, request_id, call, started, context, request)
+        self._log_success(result, request, context)
+        return Answer(200, result)
+
+    async def answer_batch(self, batch: BatchRequest, context: Context | None = None) -> Answer:
+        """Answer `{"requests": [...]}`: items run concurrently, answered in order."""
+        context = context or Context()
+        limit = self.settings.batch_max_items
+        if len(batch.requests) > limit:
+            error = InvalidRequest(f"requests: at most {limit} items (BATCH_MAX_ITEMS)")
+            started = self._clock()
+            return self._failure(error, _new_request_id(), None, started, context)
+        gate = asyncio.Semaphore(self.settings.batch_concurrency)
+
+        async def one(index: int, raw: msgspec.Raw) -> dict[str, Any]:
+            async with gate:
+                started = self._clock()
+                item_context = Context(
+                    log_fields={**context.log_fields, "batch_index": index},
+                    default_metadata=context.default_metadata,
+                )
+                try:
+                    request = decode_prompt(bytes(raw))
+                except InvalidRequest as exc:
+                    exc.message = f"requests[{index}]: {exc.message}"
+                    rid = _request_id_from_raw(bytes(raw)) or _new_request_id()
+                    return self._failure(exc, rid, None, started, item_context).body
+                answer = await self.answer_request(request, item_context, started=started)
+                return answer.body
+
+        results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(batch.requests)))
+        return Answer(200, {"ok": all(r["ok"] for r in results), "results": list(results)})
+
+    async def _run(
+        self, call: UpstreamCall, request: PromptRequest, request_id: str, started: float
+    ) -> dict[str, Any]:
+        deadline = started + self.settings.upstream_timeout
+        raw: list[Any] = []
+
+        def parse(data: Any) -> dict[str, Any]:
+            raw.append(data)
+            return normalize(call.api, data)
+
+        reply = await self.gateway.send(call, parse, deadline=deadline)
+        fields = reply.value
+        if request.json_schema is not None:
+            parse_output_json(fields)
+        result: dict[str, Any] = {
+            "ok": True,
+            "request_id": request_id,
+            "api": call.api,
+            **fields,
+            "model": fields["model"] or call.model,
+            "gateway": {
+                "log_id": reply.headers.get("cf-aig-log-id"),
+                "cache_status": reply.headers.get("cf-aig-cache-status"),
+            },
+            "latency_ms": self._elapsed_ms(started),
+            "attempts": reply.attempts,
+        }
+        if request.include_raw:
+            result["raw"] = raw[-1]
+        return result
+
+    def _failure(
+        self,
+        error: RelayError,
+        request_id: str,
+        call: UpstreamCall | None,
+        started: float,
+        context: Context,
+        request: PromptRequest | None = None,
+    ) -> Answer:
+        error.message = redact(error.message)
+        headers: dict[str, str] = {}
+        if error.retry_after is not None:
+            headers["retry-after"] = str(max(1, int(-(-error.retry_after // 1))))
+        if error.status == 405:
+            headers["allow"] = "POST"
+        latency_ms = self._elapsed_ms(started)
+        severity = "ERROR" if error.status >= 500 else "WARNING"
+        log(
+            severity,
+            f"prompt failed: {error.type}",
+            request_id=request_id,
+            api=call.api if call else None,
+            model=call.model if call else None,
+            outcome=error.type,
+            http_status=error.status,
+            latency_ms=latency_ms,
+            attempts=error.attempts,
+            error=error.message,
+            upstream_status=error.upstream_status,
+            upstream_code=error.upstream_code,
+            **self._prompt_fields(request),
+            **context.log_fields,
+        )
+        body = {"ok": False, "request_id": request_id, "error": error.to_dict()}
+        return Answer(error.status, body, headers, error)
+
+    def _log_success(
+        self, result: dict[str, Any], request: PromptRequest, context: Context
+    ) -> None:
+        gateway = result["gateway"]
+        log(
+            "INFO",
+            "prompt completed",
+            request_id=result["request_id"],
+            api=result["api"],
+            model=result["model"],
+            outcome="ok",
+            http_status=200,
+            status=result["status"],
+            finish_reason=result["finish_reason"],
+            latency_ms=result["latency_ms"],
+            attempts=result["attempts"],
+            usage=result["usage"],
+            gateway_log_id=gateway["log_id"],
+            cache_status=gateway["cache_status"],
+            **self._prompt_fields(request, result),
+            **context.log_fields,
+        )
+
+    def _prompt_fields(
+        self, request: PromptRequest | None, result: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Prompt and answer text, only when LOG_PROMPTS asks for them."""
+        if not self.settings.log_prompts or request is None:
+            return {}
+        fields: dict[str, Any] = {
+            "prompt": request.prompt,
+            "messages": msgspec.to_builtins(request.messages) if request.messages else None,
+            "input": request.input,
+            "instructions": request.instructions,
+        }
+        if result is not None:
+            fields["output_text"] = result["output_text"]
+        return fields
+
+    def _elapsed_ms(self, started: float) -> int:
+        return round((self._clock() - started) * 1000)
+
+
+def config_error_answer(error: ConfigError, context: Context | None = None) -> Answer:
+    """The answer for every request while the settings themselves are wrong."""
+    request_id = (context.request_id if context else None) or _new_request_id()
+    log(
+        "ERROR",
+        "prompt failed: config_error",
+        request_id=request_id,
+        outcome=error.type,
+        http_status=error.status,
+        error=error.message,
+    )
+    body = {"ok": False, "request_id": request_id, "error": error.to_dict()}
+    return Answer(error.status, body, {}, error)
+
+
+def _new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _request_id_from_raw(body: bytes) -> str | None:
+    """Echo the caller's request_id even when the rest of the body is invalid."""
+    try:
+        data = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    value = data.get("request_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and _REQUEST_ID.match(value) else None

@@ -1,0 +1,266 @@
+"""Settings: every environment variable the function reads, parsed once into a typed value.
+
+A missing or malformed setting raises ConfigError naming the variable and what it should be.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ._errors import ConfigError
+
+__all__ = [
+    "DEFAULT_API",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MODEL",
+    "DEFAULT_SECRET_CACHE_TTL_SECONDS",
+    "DEFAULT_UPSTREAM_TIMEOUT_SECONDS",
+    "GATEWAY_HOST_URL",
+    "Secret",
+    "Settings",
+]
+
+Api = Literal["responses", "chat"]
+
+GATEWAY_HOST_URL = "https://gateway.ai.cloudflare.com"
+DEFAULT_API: Api = "responses"
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_SECRET_CACHE_TTL_SECONDS = 300.0
+# Long enough for a slow reasoning answer; keep it below the platform's function timeout.
+DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 120.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+# A secret store outage must answer in seconds, not after the client library's 60 s retry.
+DEFAULT_SECRET_TIMEOUT_SECONDS = 5.0
+# How long a secret fetched earlier may still be served while the store is failing.
+DEFAULT_SECRET_MAX_STALE_SECONDS = 3600.0
+DEFAULT_BATCH_MAX_ITEMS = 50
+DEFAULT_BATCH_CONCURRENCY = 8
+
+_SECRET_ID = r"[A-Za-z0-9_-]{1,255}"  # noqa: S105 - a name pattern, not a password
+_SECRET_NAME_FORMS = (
+    re.compile(
+        rf"projects/(?P<project>[^/\s]+)/secrets/(?P<secret>{_SECRET_ID})/versions/(?P<version>[A-Za-z0-9_-]+)"
+    ),
+    re.compile(rf"projects/(?P<project>[^/\s]+)/secrets/(?P<secret>{_SECRET_ID})"),
+    re.compile(rf"(?P<secret>{_SECRET_ID})"),
+)
+_ID_PART = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class Secret:
+    """A secret value that never shows itself in a repr, str, log or traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself: only for building an upstream header."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The function's configuration, read from the environment by `Settings.from_env`."""
+
+    base_url: str
+    aig_token_secret: str | None = None
+    aig_token: Secret | None = field(default=None, repr=False)
+    openai_key_secret: str | None = None
+    openai_key: Secret | None = field(default=None, repr=False)
+    project: str | None = None
+    secretmanager_emulator_host: str | None = None
+    secret_cache_ttl: float = DEFAULT_SECRET_CACHE_TTL_SECONDS
+    secret_timeout: float = DEFAULT_SECRET_TIMEOUT_SECONDS
+    secret_max_stale: float = DEFAULT_SECRET_MAX_STALE_SECONDS
+    default_api: Api = DEFAULT_API
+    default_model: str = DEFAULT_MODEL
+    allowed_models: frozenset[str] | None = None
+    upstream_timeout: float = DEFAULT_UPSTREAM_TIMEOUT_SECONDS
+    max_retries: int = DEFAULT_MAX_RETRIES
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    batch_max_items: int = DEFAULT_BATCH_MAX_ITEMS
+    batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
+    log_prompts: bool = False
+
+    @property
+    def has_openai_key(self) -> bool:
+        """True when an OpenAI key is configured; otherwise BYOK / Unified Billing."""
+        return self.openai_key_secret is not None or self.openai_key is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read every setting from `env`; raise ConfigError naming the first bad one."""
+        project = _text(env, "GOOGLE_CLOUD_PROJECT")
+        aig_token_secret = _secret_name(env, "AIG_TOKEN_SECRET", project)
+        aig_token = _secret_value(env, "AIG_TOKEN")
+        if aig_token_secret is None and aig_token is None:
+            raise ConfigError(
+                "AIG_TOKEN_SECRET or AIG_TOKEN must be set: the Secret Manager name of the "
+                "Cloudflare AI Gateway token, or the token itself"
+            )
+        openai_key_secret = _secret_name(env, "OPENAI_API_KEY_SECRET", project)
+        openai_key = _secret_value(env, "OPENAI_API_KEY")
+        upstream_timeout = _number(
+            env, "UPSTREAM_TIMEOUT_SECONDS", DEFAULT_UPSTREAM_TIMEOUT_SECONDS, low=0.1, high=3600
+        )
+        return cls(
+            base_url=_base_url(env),
+            # `*_SECRET` wins when both forms are set, so a stale env value cannot shadow rotation.
+            aig_token_secret=aig_token_secret,
+            aig_token=None if aig_token_secret else aig_token,
+            openai_key_secret=openai_key_secret,
+            openai_key=None if openai_key_secret else openai_key,
+            project=project,
+            secretmanager_emulator_host=_text(env, "SECRETMANAGER_EMULATOR_HOST"),
+            secret_cache_ttl=_number(
+                env, "SECRET_CACHE_TTL_SECONDS", DEFAULT_SECRET_CACHE_TTL_SECONDS, low=0, high=86400
+            ),
+            secret_timeout=_number(
+                env, "SECRET_TIMEOUT_SECONDS", DEFAULT_SECRET_TIMEOUT_SECONDS, low=0.1, high=60
+            ),
+            secret_max_stale=_number(
+                env, "SECRET_MAX_STALE_SECONDS", DEFAULT_SECRET_MAX_STALE_SECONDS, low=0, high=86400
+            ),
+            default_api=_api(env),
+            default_model=_text(env, "DEFAULT_MODEL") or DEFAULT_MODEL,
+            allowed_models=_allowed_models(env),
+            upstream_timeout=upstream_timeout,
+            max_retries=_integer(env, "MAX_RETRIES", DEFAULT_MAX_RETRIES, low=0, high=10),
+            max_body_bytes=_integer(
+                env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024, high=32 * 1024 * 1024
+            ),
+            batch_max_items=_integer(
+                env, "BATCH_MAX_ITEMS", DEFAULT_BATCH_MAX_ITEMS, low=1, high=1000
+            ),
+            batch_concurrency=_integer(
+                env, "BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY, low=1, high=256
+            ),
+            log_prompts=_flag(env, "LOG_PROMPTS"),
+        )
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _base_url(env: Mapping[str, str]) -> str:
+    override = _text(env, "AIG_BASE_URL")
+    if override is not None:
+        if not override.startswith(("http://", "https://")) or any(c.isspace() for c in override):
+            raise ConfigError("AIG_BASE_URL must be an http(s) URL ending in /openai")
+        return override.rstrip("/")
+    account, gateway = _text(env, "AIG_ACCOUNT_ID"), _text(env, "AIG_GATEWAY_ID")
+    if account is None or gateway is None:
+        raise ConfigError(
+            "AIG_ACCOUNT_ID and AIG_GATEWAY_ID must be set (or AIG_BASE_URL for a local gateway)"
+        )
+    for name, value in (("AIG_ACCOUNT_ID", account), ("AIG_GATEWAY_ID", gateway)):
+        if not _ID_PART.fullmatch(value):
+            raise ConfigError(f"{name} must be letters, digits, '-' or '_' (at most 128)")
+    return f"{GATEWAY_HOST_URL}/v1/{account}/{gateway}/openai"
+
+
+def _secret_name(env: Mapping[str, str], name: str, project: str | None) -> str | None:
+    """Resolve any of the three accepted name forms to a full version name."""
+    raw = _text(env, name)
+    if raw is None:
+        return None
+    for form in _SECRET_NAME_FORMS:
+        match = form.fullmatch(raw)
+        if match is None:
+            continue
+        parts = match.groupdict()
+        secret_project = parts.get("project") or project
+        if secret_project is None:
+            raise ConfigError(f"{name} is a bare secret name, so GOOGLE_CLOUD_PROJECT must be set")
+        version = parts.get("version") or "latest"
+        return f"projects/{secret_project}/secrets/{parts['secret']}/versions/{version}"
+    raise ConfigError(
+        f"{name} must be projects/P/secrets/S/versions/V, projects/P/secrets/S or a bare secret id"
+    )
+
+
+def _secret_value(env: Mapping[str, str], name: str) -> Secret | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
+        # Never echo the value: it is a credential.
+        raise ConfigError(f"{name} contains control characters")
+    return Secret(raw)
+
+
+def _api(env: Mapping[str, str]) -> Api:
+    value = (_text(env, "DEFAULT_API") or DEFAULT_API).lower()
+    if value == "responses":
+        return "responses"
+    if value == "chat":
+        return "chat"
+    raise ConfigError(f"DEFAULT_API must be 'responses' or 'chat', not {value[:40]!r}")
+
+
+def _allowed_models(env: Mapping[str, str]) -> frozenset[str] | None:
+    raw = _text(env, "ALLOWED_MODELS")
+    if raw is None:
+        return None
+    models = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    if not models:
+        raise ConfigError("ALLOWED_MODELS must list at least one model name, comma-separated")
+    return models
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw[:40]!r}") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {raw[:40]!r}")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw[:40]!r}")

@@ -1,0 +1,202 @@
+"""Translation: a validated request into one upstream call (path, JSON body, cf-aig headers).
+
+The flat request shape is mapped onto each API's wire format here and nowhere else. Credentials
+are not added here: the gateway client adds them, so this module never touches a secret.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import InvalidRequest, ModelNotAllowed
+from ._request import Api, JsonSchema, Message, PromptRequest, Tool, ToolChoiceFunction
+from ._settings import Settings
+
+__all__ = ["RESERVED_BODY_FIELDS", "UpstreamCall", "build_call"]
+
+PATHS: dict[Api, str] = {"responses": "/responses", "chat": "/chat/completions"}
+
+# Upstream body fields the contract derives from named request fields: extra_body may not set
+# them, so the escape hatch can never override what a caller asked for by name (or switch on
+# streaming behind the normalizer's back).
+RESERVED_BODY_FIELDS = frozenset(
+    {
+        "model",
+        "input",
+        "instructions",
+        "messages",
+        "max_output_tokens",
+        "max_completion_tokens",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "text",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "reasoning",
+        "reasoning_effort",
+        "stream",
+        "stream_options",
+        "metadata",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCall:
+    """Everything needed to send one request upstream, credentials aside."""
+
+    api: Api
+    model: str
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    stream: bool = False
+
+
+def build_call(
+    request: PromptRequest,
+    settings: Settings,
+    *,
+    default_metadata: Mapping[str, str] | None = None,
+) -> UpstreamCall:
+    """Map `request` onto the API it asks for; raise on a model outside the allow-list."""
+    api: Api = request.api or settings.default_api
+    if request.input is not None and api == "chat":
+        raise InvalidRequest("input is Responses-style; with api 'chat' send prompt or messages")
+    model = request.model or settings.default_model
+    if settings.allowed_models is not None and model not in settings.allowed_models:
+        raise ModelNotAllowed(f"model {model[:100]!r} is not in ALLOWED_MODELS")
+    body = _responses_body(request, model) if api == "responses" else _chat_body(request, model)
+    if request.extra_body:
+        clash = sorted(RESERVED_BODY_FIELDS.intersection(request.extra_body))
+        if clash:
+            raise InvalidRequest(
+                f"extra_body cannot set {', '.join(clash)}: use the request's own fields"
+            )
+        body.update(request.extra_body)
+    return UpstreamCall(
+        api=api,
+        model=model,
+        path=PATHS[api],
+        body=body,
+        headers=gateway_headers(request, default_metadata),
+        stream=bool(request.stream),
+    )
+
+
+def gateway_headers(
+    request: PromptRequest, default_metadata: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The cf-aig-* headers a request asks for. Values are ASCII with no CR/LF by construction."""
+    headers: dict[str, str] = {}
+    metadata = request.metadata if request.metadata is not None else default_metadata
+    if metadata:
+        # ensure_ascii escapes every control character, so the header cannot be split.
+        headers["cf-aig-metadata"] = json.dumps(
+            dict(metadata), ensure_ascii=True, separators=(",", ":")
+        )
+    cache = request.cache
+    if cache is not None:
+        if cache.ttl is not None:
+            headers["cf-aig-cache-ttl"] = str(cache.ttl)
+        if cache.skip:
+            headers["cf-aig-skip-cache"] = "true"
+        if cache.key is not None:
+            headers["cf-aig-cache-key"] = cache.key
+    return headers
+
+
+def _responses_body(request: PromptRequest, model: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model}
+    if request.prompt is not None:
+        body["input"] = request.prompt
+    elif request.messages is not None:
+        body["input"] = [_message(m) for m in request.messages]
+    else:
+        body["input"] = request.input
+    if request.instructions is not None:
+        body["instructions"] = request.instructions
+    if request.max_output_tokens is not None:
+        body["max_output_tokens"] = request.max_output_tokens
+    _common_sampling(request, body)
+    if request.json_schema is not None:
+        schema = request.json_schema
+        body["text"] = {"format": {"type": "json_schema", **_schema_fields(schema)}}
+    if request.tools is not None:
+        body["tools"] = [{"type": "function", **_tool_fields(tool)} for tool in request.tools]
+    if isinstance(request.tool_choice, ToolChoiceFunction):
+        body["tool_choice"] = {"type": "function", "name": request.tool_choice.name}
+    elif request.tool_choice is not None:
+        body["tool_choice"] = request.tool_choice
+    if request.reasoning_effort is not None:
+        body["reasoning"] = {"effort": request.reasoning_effort}
+    if request.stream:
+        body["stream"] = True
+    return body
+
+
+def _chat_body(request: PromptRequest, model: str) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = []
+    if request.instructions is not None:
+        messages.append({"role": "system", "content": request.instructions})
+    if request.prompt is not None:
+        messages.append({"role": "user", "content": request.prompt})
+    else:
+        messages.extend(_message(m) for m in request.messages or ())
+    body: dict[str, Any] = {"model": model, "messages": messages}
+    if request.max_output_tokens is not None:
+        body["max_completion_tokens"] = request.max_output_tokens
+    _common_sampling(request, body)
+    if request.json_schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": _schema_fields(request.json_schema),
+        }
+    if request.tools is not None:
+        body["tools"] = [{"type": "function", "function": _tool_fields(t)} for t in request.tools]
+    if isinstance(request.tool_choice, ToolChoiceFunction):
+        body["tool_choice"] = {"type": "function", "function": {"name": request.tool_choice.name}}
+    elif request.tool_choice is not None:
+        body["tool_choice"] = request.tool_choice
+    if request.reasoning_effort is not None:
+        body["reasoning_effort"] = request.reasoning_effort
+    if request.stream:
+        # Without this, a Chat stream carries no usage and the result could not report tokens.
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def _message(message: Message) -> dict[str, Any]:
+    return {"role": message.role, "content": message.content}
+
+
+def _common_sampling(request: PromptRequest, body: dict[str, Any]) -> None:
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.top_p is not None:
+        body["top_p"] = request.top_p
+
+
+def _schema_fields(schema: JsonSchema) -> dict[str, Any]:
+    fields: dict[str, Any] = {"name": schema.name, "schema": schema.schema}
+    if schema.strict is not None:
+        fields["strict"] = schema.strict
+    if schema.description is not None:
+        fields["description"] = schema.description
+    return fields
+
+
+def _tool_fields(tool: Tool) -> dict[str, Any]:
+    fields: dict[str, Any] = {"name": tool.name}
+    if tool.description is not None:
+        fields["description"] = tool.description
+    fields["parameters"] = tool.parameters
+    if tool.strict is not None:
+        fields["strict"] = tool.strict
+    return fields

@@ -1,0 +1,237 @@
+"""The request model and its translation onto each API's wire format."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from relay import InvalidRequest, ModelNotAllowed, Settings
+from relay._request import BatchRequest, PromptRequest, decode_request
+from relay._translate import build_call
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env(
+        {"AIG_BASE_URL": "http://127.0.0.1:1/v1/a/g/openai", "AIG_TOKEN": "tok-123456789", **env}
+    )
+
+
+def decode(body: Any) -> PromptRequest:
+    request = decode_request(json.dumps(body).encode())
+    assert isinstance(request, PromptRequest)
+    return request
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"promt": "hi"}, "unknown field `promt`"),
+        ({"prompt": "hi", "max_output_tokens": "10"}, "max_output_tokens: expected `int`"),
+        ({"prompt": "hi", "max_output_tokens": 0}, "max_output_tokens"),
+        ({"prompt": "hi", "max_output_tokens": True}, "max_output_tokens"),
+        ({"prompt": ""}, "prompt"),
+        ({"prompt": "hi", "model": ""}, "model"),
+        ({}, "exactly one of prompt, messages or input"),
+        ({"prompt": "a", "messages": [{"role": "user", "content": "b"}]}, "exactly one"),
+        ({"messages": []}, "messages"),
+        ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
+        ({"messages": [{"role": "user"}]}, "messages[0].content: required"),
+        ({"messages": [{"role": "user", "content": "x", "name": "n"}]}, "unknown field `name`"),
+        ({"prompt": "hi", "api": "completions"}, "api"),
+        ({"input": "hi", "api": "chat"}, "input is Responses-style"),
+        ({"prompt": "hi", "metadata": {str(i): i for i in range(6)}}, "metadata"),
+        ({"prompt": "hi", "metadata": {"a": {"nested": 1}}}, "metadata"),
+        ({"prompt": "hi", "cache": {"ttl": 59}}, "cache.ttl"),
+        ({"prompt": "hi", "cache": {"ttl": 2_592_001}}, "cache.ttl"),
+        ({"prompt": "hi", "cache": {"key": "a\r\nx-evil: 1"}}, "cache.key"),
+        ({"prompt": "hi", "request_id": "has space"}, "request_id"),
+        ({"prompt": "hi", "request_id": "x" * 129}, "request_id"),
+        ({"prompt": "hi", "tool_choice": "auto"}, "tool_choice needs tools"),
+        ({"prompt": "hi", "temperature": "0.5"}, "temperature"),
+        ({"prompt": "hi", "json_schema": {"name": "x"}}, "json_schema.schema: required"),
+        ({"prompt": "hi", "reasoning_effort": "extreme"}, "reasoning_effort"),
+    ],
+)
+def test_invalid_bodies_name_the_field(body: Any, fragment: str) -> None:
+    """Each bad body is an InvalidRequest whose message names what was wrong."""
+    with pytest.raises(InvalidRequest) as info:
+        decode_request(json.dumps(body).encode())
+    assert fragment in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"not json", "not valid JSON"),
+        (b"[1, 2]", "body must be a JSON object"),
+        (b'"prompt"', "body must be a JSON object"),
+        (b'{"prompt": "\xff"}', "UTF-8"),
+        (b'{"input": ' + b"[" * 10_000 + b"]" * 10_000 + b"}", "nested too deeply"),
+        (b"", "not valid JSON"),
+    ],
+)
+def test_undecodable_bodies(raw: bytes, fragment: str) -> None:
+    """Bytes that are not a JSON object give a clear InvalidRequest, never a crash."""
+    with pytest.raises(InvalidRequest) as info:
+        decode_request(raw)
+    assert fragment in info.value.message
+
+
+def test_batch_is_recognised() -> None:
+    """A body of {"requests": [...]} decodes as a batch of raw items."""
+    batch = decode_request(b'{"requests": [{"prompt": "a"}, {"prompt": "b"}]}')
+    assert isinstance(batch, BatchRequest)
+    assert len(batch.requests) == 2
+
+
+def test_responses_translation() -> None:
+    """prompt, instructions and the cap map onto Responses fields; no chat fields leak in."""
+    call = build_call(
+        decode(
+            {
+                "prompt": "hi",
+                "instructions": "be brief",
+                "max_output_tokens": 20,
+                "temperature": 0.2,
+                "reasoning_effort": "low",
+            }
+        ),
+        settings(),
+    )
+    assert call.path == "/responses"
+    assert call.body == {
+        "model": "gpt-4o-mini",
+        "input": "hi",
+        "instructions": "be brief",
+        "max_output_tokens": 20,
+        "temperature": 0.2,
+        "reasoning": {"effort": "low"},
+    }
+
+
+def test_chat_translation() -> None:
+    """Chat gets a leading system message and max_completion_tokens."""
+    call = build_call(
+        decode(
+            {
+                "api": "chat",
+                "messages": [{"role": "user", "content": "hi"}],
+                "instructions": "be brief",
+                "max_output_tokens": 20,
+                "model": "gpt-4o",
+            }
+        ),
+        settings(),
+    )
+    assert call.path == "/chat/completions"
+    assert call.body == {
+        "model": "gpt-4o",
+        "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
+        "max_completion_tokens": 20,
+    }
+
+
+def test_messages_become_responses_input_items() -> None:
+    """Chat-style history is carried as Responses input items."""
+    call = build_call(
+        decode(
+            {"messages": [{"role": "developer", "content": "d"}, {"role": "user", "content": "u"}]}
+        ),
+        settings(),
+    )
+    assert call.body["input"] == [
+        {"role": "developer", "content": "d"},
+        {"role": "user", "content": "u"},
+    ]
+
+
+def test_default_api_setting() -> None:
+    """DEFAULT_API picks the endpoint when the request names none."""
+    call = build_call(decode({"prompt": "hi"}), settings(DEFAULT_API="chat"))
+    assert call.api == "chat"
+
+
+def test_tools_and_schema_translate_per_api() -> None:
+    """Tools are flat for Responses and nested for Chat; json_schema likewise."""
+    body = {
+        "prompt": "hi",
+        "tools": [{"name": "f", "parameters": {"type": "object"}, "strict": True}],
+        "tool_choice": {"name": "f"},
+        "json_schema": {"name": "s", "schema": {"type": "object"}, "strict": True},
+    }
+    responses = build_call(decode(body), settings()).body
+    assert responses["tools"] == [
+        {"type": "function", "name": "f", "parameters": {"type": "object"}, "strict": True}
+    ]
+    assert responses["tool_choice"] == {"type": "function", "name": "f"}
+    assert responses["text"] == {
+        "format": {"type": "json_schema", "name": "s", "schema": {"type": "object"}, "strict": True}
+    }
+    chat = build_call(decode({**body, "api": "chat"}), settings()).body
+    assert chat["tools"] == [
+        {
+            "type": "function",
+            "function": {"name": "f", "parameters": {"type": "object"}, "strict": True},
+        }
+    ]
+    assert chat["tool_choice"] == {"type": "function", "function": {"name": "f"}}
+    assert chat["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "s", "schema": {"type": "object"}, "strict": True},
+    }
+
+
+def test_gateway_headers() -> None:
+    """metadata and cache options become cf-aig-* headers, ASCII only."""
+    call = build_call(
+        decode(
+            {
+                "prompt": "hi",
+                "metadata": {"team": "ünï\r\ncode", "n": 1, "ok": True},
+                "cache": {"ttl": 60, "skip": True, "key": "k1"},
+            }
+        ),
+        settings(),
+    )
+    assert json.loads(call.headers["cf-aig-metadata"]) == {
+        "team": "ünï\r\ncode",
+        "n": 1,
+        "ok": True,
+    }
+    assert call.headers["cf-aig-metadata"].isascii()
+    assert "\n" not in call.headers["cf-aig-metadata"]
+    assert call.headers["cf-aig-cache-ttl"] == "60"
+    assert call.headers["cf-aig-skip-cache"] == "true"
+    assert call.headers["cf-aig-cache-key"] == "k1"
+
+
+def test_default_metadata_only_when_body_sets_none() -> None:
+    """A scheduler job's default metadata yields to the body's own."""
+    plain = build_call(decode({"prompt": "hi"}), settings(), default_metadata={"job": "j"})
+    assert json.loads(plain.headers["cf-aig-metadata"]) == {"job": "j"}
+    own = build_call(
+        decode({"prompt": "hi", "metadata": {"a": 1}}), settings(), default_metadata={"job": "j"}
+    )
+    assert json.loads(own.headers["cf-aig-metadata"]) == {"a": 1}
+
+
+def test_allowed_models() -> None:
+    """A model outside ALLOWED_MODELS is refused before anything goes upstream."""
+    allowed = settings(ALLOWED_MODELS="gpt-4o-mini, gpt-4o")
+    assert build_call(decode({"prompt": "hi", "model": "gpt-4o"}), allowed).model == "gpt-4o"
+    with pytest.raises(ModelNotAllowed):
+        build_call(decode({"prompt": "hi", "model": "o3"}), allowed)
+
+
+def test_extra_body_merges_but_cannot_override() -> None:
+    """extra_body adds provider parameters and is refused for fields the contract names."""
+    call = build_call(
+        decode({"prompt": "hi", "extra_body": {"store": False, "user": "u"}}), settings()
+    )
+    assert call.body["store"] is False and call.body["user"] == "u"
+    for key in ("model", "stream", "input", "tools"):
+        with pytest.raises(InvalidRequest) as info:
+            build_call(decode({"prompt": "hi", "extra_body": {key: "x"}}), settings())
+        assert key in info.value.message
