@@ -58,7 +58,7 @@ def main() -> int:
     )
     try:
         _wait_for_port(function, function_port)
-        print(_banner(function_port, gateway.base_url(), secret_manager.address), flush=True)
+        print(_banner(function_port, env["AIG_BASE_URL"], secret_manager.address), flush=True)
         signal.signal(signal.SIGTERM, lambda *_: function.terminate())
         return function.wait()
     except KeyboardInterrupt:

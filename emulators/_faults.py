@@ -1,0 +1,98 @@
+"""Fault scripts: what the gateway emulator does on the i-th attempt of a request.
+
+A script is a comma-separated list of steps, e.g. ``"429@ra=2,500@xsr=false,ok"``. A step is a
+name with optional ``@key=value`` suffixes. Attempt i (0-based) performs step ``min(i, len-1)``,
+so the last step repeats for ever.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+from dataclasses import dataclass
+
+from emulators import _errors
+from emulators._errors import JsonObject
+
+# Steps that answer with an error body: name -> (HTTP status, body).
+STATUS_STEPS: dict[str, tuple[int, JsonObject]] = {
+    "400": (400, _errors.BAD_REQUEST),
+    "401": (401, _errors.invalid_api_key("not-a-real-key-but-should-be-sanitized")),
+    "403": (403, _errors.FORBIDDEN),
+    "404": (404, _errors.NOT_FOUND),
+    "422": (422, _errors.UNPROCESSABLE),
+    "429": (429, _errors.RATE_LIMITED),
+    "429q": (429, _errors.INSUFFICIENT_QUOTA),
+    "500": (500, _errors.SERVER_ERROR),
+    "502": (502, _errors.SERVER_ERROR),
+    "503": (503, _errors.SERVER_ERROR),
+    "gw401": (401, _errors.GATEWAY_UNAUTHORIZED),
+    "gw429": (429, _errors.GATEWAY_RATE_LIMITED),
+}
+# Steps that act on the connection or answer 200 (see the gateway module for each one).
+ACTION_STEPS = frozenset({"ok", "drop", "stall", "notjson", "badjson", "trickle", "midstream"})
+
+
+class FaultScriptError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    retry_after: int | None = None  # @ra=N: Retry-After: N
+    retry_after_ms: int | None = None  # @ram=N: retry-after-ms: N
+    retry_after_date: int | None = None  # @date=N: Retry-After as an HTTP date N s ahead
+    should_retry: bool | None = None  # @xsr=true|false: x-should-retry
+
+    def headers(self, now: float) -> list[tuple[str, str]]:
+        """Extra response headers this step asks for; ``now`` is the wall clock (for @date)."""
+        headers: list[tuple[str, str]] = []
+        if self.retry_after is not None:
+            headers.append(("retry-after", str(self.retry_after)))
+        if self.retry_after_date is not None:
+            date = email.utils.formatdate(now + self.retry_after_date, usegmt=True)
+            headers.append(("retry-after", date))
+        if self.retry_after_ms is not None:
+            headers.append(("retry-after-ms", str(self.retry_after_ms)))
+        if self.should_retry is not None:
+            headers.append(("x-should-retry", "true" if self.should_retry else "false"))
+        return headers
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_script(script: str) -> tuple[Step, ...]:
+    return tuple(_parse_step(part.strip()) for part in script.split(","))
+
+
+def step_for(steps: tuple[Step, ...], attempt: int) -> Step:
+    return steps[min(attempt, len(steps) - 1)]
+
+
+def _parse_step(text: str) -> Step:
+    name, *suffixes = text.split("@")
+    if name not in STATUS_STEPS and name not in ACTION_STEPS:
+        raise FaultScriptError(f"unknown fault step {name!r}")
+    numbers: dict[str, int] = {}
+    should_retry: bool | None = None
+    for suffix in suffixes:
+        key, sep, value = suffix.partition("=")
+        if not sep:
+            raise FaultScriptError(f"fault suffix {suffix!r} is not key=value")
+        if key == "xsr":
+            if value not in ("true", "false"):
+                raise FaultScriptError(f"@xsr takes true or false, not {value!r}")
+            should_retry = value == "true"
+        elif key in ("ra", "ram", "date"):
+            if not value.isdigit():
+                raise FaultScriptError(f"@{key} takes a whole number, not {value!r}")
+            numbers[key] = int(value)
+        else:
+            raise FaultScriptError(f"unknown fault suffix @{key}")
+    return Step(
+        name,
+        retry_after=numbers.get("ra"),
+        retry_after_ms=numbers.get("ram"),
+        retry_after_date=numbers.get("date"),
+        should_retry=should_retry,
+    )

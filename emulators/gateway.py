@@ -1,0 +1,595 @@
+"""A local stand-in for Cloudflare AI Gateway in front of OpenAI.
+
+Serves ``POST /v1/{account}/{gateway}/openai/responses`` and ``.../openai/chat/completions``
+with deterministic answers in the real wire format (see ``_plan`` and ``_render``), checks the
+gateway token and the provider key the way the gateway does, caches like the gateway, and plays
+fault scripts for reliability tests (see ``_faults``).
+
+Order of work for a request to an OpenAI route:
+
+1. gateway auth (``cf-aig-authorization``) -> 401 AiGatewayError;
+2. provider key (``Authorization``) -> OpenAI 401 ``invalid_api_key``, or a gateway 400 when the
+   gateway requires a key and none came (no ``Authorization`` is otherwise fine: BYOK);
+3. the fault step for this attempt (``emulator_fault`` in ``cf-aig-metadata``; attempts are
+   counted per distinct ``cf-aig-metadata`` header string, so tests add a nonce);
+4. the cache, for ``ok`` steps only: a fresh entry answers at once (``HIT``, no delay);
+5. the delay (``delay_ms``, or ``emulator_delay_ms`` in the metadata), before the first byte;
+6. the fault step's answer, or else request validation (OpenAI 400s) and the normal answer,
+   stored in the cache when caching was asked for.
+
+Fault steps (syntax in ``_faults``): ``ok``; status steps ``400 401 403 404 422 429 429q 500
+502 503`` (OpenAI bodies) and ``gw401 gw429`` (AiGatewayError bodies); ``drop`` (close without
+answering); ``stall`` (answer nothing for 120 s or until the client leaves); ``notjson`` (200
+text/html); ``badjson`` (200 ``{"unexpected": true}``); ``trickle`` (headers, then the body one
+byte per 200 ms); ``midstream`` (the first half of the SSE events, or of a JSON body, then close).
+Suffixes ``@ra=N``, ``@ram=N``, ``@date=N``, ``@xsr=true|false`` add ``Retry-After`` (seconds),
+``retry-after-ms``, ``Retry-After`` (HTTP date N s ahead) and ``x-should-retry`` to the answer.
+
+Cache semantics: a request asks for caching with ``cf-aig-cache-ttl`` (seconds) and/or
+``cf-aig-cache-key`` (TTL 300 s when only a key is given), unless it is a stream or carries
+``cf-aig-skip-cache: true`` (then the cache is neither read nor written). The key is the
+``cf-aig-cache-key`` value as given, else a hash of (path, ``Authorization`` header, body bytes);
+metadata is not part of it. Only 200 answers of ``ok`` steps are stored. ``cf-aig-cache-status``
+is ``HIT``/``MISS`` when caching was asked for (fault answers are ``MISS``), else ``BYPASS``.
+
+Run in-process with ``GatewayEmulator(...).start()`` (own event loop in a daemon thread) or as
+``python -m emulators.gateway --port 8787 --token T``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import hashlib
+import itertools
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import h11
+import msgspec
+
+from emulators import _errors
+from emulators._errors import JsonObject
+from emulators._faults import STATUS_STEPS, FaultScriptError, Step, parse_script, step_for
+from emulators._http import HttpConnection, Request
+from emulators._plan import Plan, RequestError, decode_body, plan_chat, plan_responses
+from emulators._render import (
+    chat_completion,
+    chat_stream,
+    json_bytes,
+    response_object,
+    responses_stream,
+)
+
+__all__ = ["GatewayEmulator", "RecordedRequest", "main"]
+
+_ROUTE = re.compile(r"/v1/[^/]+/[^/]+/openai/(responses|chat/completions)")
+_CONTROL_PREFIX = "/_emulator/"
+_JSON = "application/json"
+_SSE = "text/event-stream; charset=utf-8"
+DEFAULT_CACHE_TTL = 300.0
+STALL_SECONDS = 120.0
+TRICKLE_INTERVAL = 0.2  # seconds between the bytes of a ``trickle`` body
+_CACHE_MAX_ENTRIES = 4096
+_OK = Step("ok")
+# Log ids only need to be unique; a process-wide counter keeps them deterministic.
+_log_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the emulator received it."""
+
+    method: str
+    path: str  # as sent, query included
+    headers: dict[str, str]  # lower-case names
+    json: Any  # the parsed body, or None when it was empty or not JSON
+
+    def to_dict(self) -> JsonObject:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "headers": self.headers,
+            "json": self.json,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    body: bytes
+    content_type: str = _JSON
+
+
+@dataclass(frozen=True, slots=True)
+class _CacheEntry:
+    body: bytes
+    content_type: str
+    expires: float
+
+
+def _json_answer(status: int, body: JsonObject) -> _Answer:
+    return _Answer(status, json_bytes(body))
+
+
+def _try_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+
+
+def _delay_seconds(delay_ms: Any) -> float:
+    """A delay in ms (number or numeric string) as seconds; anything else means no delay."""
+    if isinstance(delay_ms, bool) or not isinstance(delay_ms, int | float | str):
+        return 0.0
+    try:
+        return max(float(delay_ms) / 1000, 0.0)
+    except ValueError:
+        return 0.0
+
+
+def _metadata(header: str | None) -> JsonObject:
+    """``cf-aig-metadata`` as a dict; anything but a JSON object counts as no metadata."""
+    if not header:
+        return {}
+    value = _try_json(header.encode())
+    return value if isinstance(value, dict) else {}
+
+
+class GatewayEmulator:
+    """Cloudflare AI Gateway (OpenAI provider) on 127.0.0.1, for tests and benchmarks.
+
+    ``token``, ``openai_key``, ``require_openai_key`` and ``delay_ms`` may be changed while it runs.
+    ``clock`` (monotonic seconds) only drives cache expiry, so tests can move time forward.
+    ``max_recorded`` bounds the request log so long benchmark runs do not grow without limit.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        openai_key: str | None = None,
+        require_openai_key: bool = False,
+        delay_ms: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+        max_recorded: int = 100_000,
+    ) -> None:
+        self.token = token
+        self.openai_key = openai_key
+        self.require_openai_key = require_openai_key
+        self.delay_ms = delay_ms
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._requests: collections.deque[RecordedRequest] = collections.deque(maxlen=max_recorded)
+        self._counts = {"requests": 0, "connections_opened": 0, "cache_hits": 0}
+        self._cache: dict[str, _CacheEntry] = {}
+        self._attempts: dict[str, int] = {}
+        self._host = "127.0.0.1"
+        self._port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._connections: set[asyncio.Task[Any]] = set()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Serve on a background thread; returns the bound port once it accepts connections."""
+        if self._thread is not None:
+            raise RuntimeError("gateway emulator already started")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                asyncio.run(self._serve(host, port, ready.set))
+            except BaseException as exc:  # reported to start()'s caller
+                failure.append(exc)
+                ready.set()
+
+        self._thread = threading.Thread(target=run, name="gateway-emulator", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise failure[0]
+        return self.port
+
+    def stop(self) -> None:
+        """Close every connection (stalled ones included) and the listening socket."""
+        loop, stopping, thread = self._loop, self._stopping, self._thread
+        if loop is not None and stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop may already be gone
+                loop.call_soon_threadsafe(stopping.set)
+        if thread is not None:
+            thread.join(timeout=10)
+        self._thread = None
+
+    def __enter__(self) -> GatewayEmulator:
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("gateway emulator not started")
+        return self._port
+
+    def base_url(self, account: str = "acct", gateway: str = "gw") -> str:
+        return f"http://{self._host}:{self.port}/v1/{account}/{gateway}/openai"
+
+    # --- observation -----------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request seen on non-control paths, oldest first (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        """Forget recorded requests, stats, cache entries and fault attempt counters."""
+        with self._lock:
+            self._requests.clear()
+            self._counts = dict.fromkeys(self._counts, 0)
+            self._cache.clear()
+            self._attempts.clear()
+
+    # --- serving ---------------------------------------------------------------------------
+
+    async def _serve(
+        self, host: str, port: int, on_ready: Callable[[], None], *, handle_signals: bool = False
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        if handle_signals:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._loop.add_signal_handler(signum, self._stopping.set)
+        server = await asyncio.start_server(self._on_connection, host, port, backlog=1024)
+        self._host = host
+        self._port = server.sockets[0].getsockname()[1]
+        on_ready()
+        try:
+            await self._stopping.wait()
+        finally:
+            server.close()
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
+            await server.wait_closed()
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        with self._lock:
+            self._counts["connections_opened"] += 1
+        http = HttpConnection(reader, writer)
+        try:
+            while (request := await http.read_request()) is not None:
+                if not await self._dispatch(http, request) or not http.next_cycle():
+                    break
+        except (ConnectionError, h11.RemoteProtocolError):
+            pass  # the client went away or spoke garbage: just close
+        except asyncio.CancelledError:
+            # stop() cancels open connections. Ending quietly matters: on Python 3.11 the stream
+            # server's done-callback calls task.exception(), which raises for a cancelled task.
+            pass
+        except Exception:
+            traceback.print_exc()
+        finally:
+            http.close()
+            self._connections.discard(task)
+
+    async def _dispatch(self, http: HttpConnection, request: Request) -> bool:
+        """Answer one request; False when the connection must close afterwards."""
+        if request.path.startswith(_CONTROL_PREFIX):
+            answer = self._control(request)
+            await http.respond(answer.status, [("content-type", answer.content_type)], answer.body)
+            return True
+        parsed = _try_json(request.body)
+        with self._lock:
+            self._requests.append(
+                RecordedRequest(request.method, request.target, request.headers, parsed)
+            )
+            self._counts["requests"] += 1
+        route = _ROUTE.fullmatch(request.path)
+        if route is None:
+            body = _errors.openai_error(f"No route for {request.path}", "not_found", None, None)
+            await http.respond(404, [("content-type", _JSON)], json_bytes(body))
+            return True
+        if request.method != "POST":
+            body = _errors.openai_error(
+                f"Method {request.method} not allowed", "invalid_request_error", None, None
+            )
+            headers = [("content-type", _JSON), ("allow", "POST")]
+            await http.respond(405, headers, json_bytes(body))
+            return True
+        return await self._openai(http, request, route.group(1), parsed)
+
+    async def _openai(self, http: HttpConnection, request: Request, api: str, parsed: Any) -> bool:
+        headers = request.headers
+        log_id = f"{next(_log_ids):026X}"
+
+        step_headers: list[tuple[str, str]] = []
+
+        cache_status = "BYPASS"  # until the request turns out to ask for caching
+
+        async def send(answer: _Answer) -> bool:
+            """A complete answer with the gateway's headers (cache_status as it is by then)."""
+            await http.respond(
+                answer.status,
+                [
+                    ("content-type", answer.content_type),
+                    ("cf-aig-log-id", log_id),
+                    ("cf-aig-cache-status", cache_status),
+                    *step_headers,
+                ],
+                answer.body,
+            )
+            return True
+
+        rejection = self._check_auth(headers)
+        if rejection is not None:
+            return await send(rejection)
+
+        metadata_header = headers.get("cf-aig-metadata", "")
+        metadata = _metadata(metadata_header)
+        try:
+            step = self._next_step(metadata, metadata_header)
+        except FaultScriptError as exc:
+            body = _errors.openai_error(f"emulator: {exc}", "emulator_error", None, None)
+            return await send(_json_answer(400, body))
+
+        stream = isinstance(parsed, dict) and parsed.get("stream") is True
+        cache_key, ttl = self._cache_plan(request, stream)
+        if cache_key is not None:
+            cache_status = "MISS"
+            # Fault steps come before the cache: only an ``ok`` step may be answered from it.
+            entry = self._cache_get(cache_key) if step.name == "ok" else None
+            if entry is not None:
+                with self._lock:
+                    self._counts["cache_hits"] += 1
+                cache_status = "HIT"
+                return await send(_Answer(200, entry.body, entry.content_type))
+
+        seconds = _delay_seconds(metadata.get("emulator_delay_ms", self.delay_ms))
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+        # Suffixes such as @ra=2 or @xsr=false add their headers to whatever this step answers.
+        step_headers.extend(step.headers(time.time()))
+        if step.name in STATUS_STEPS:
+            status, error = STATUS_STEPS[step.name]
+            return await send(_json_answer(status, error))
+        if step.name == "drop":
+            return False
+        if step.name == "stall":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(http.wait_for_eof(), STALL_SECONDS)
+            return False
+        if step.name == "notjson":
+            return await send(_Answer(200, b"<html>502 Bad Gateway</html>", "text/html"))
+        if step.name == "badjson":
+            return await send(_json_answer(200, {"unexpected": True}))
+
+        try:
+            body = parsed if isinstance(parsed, dict) else decode_body(request.body)
+            plan = (plan_chat if api == "chat/completions" else plan_responses)(body, request.body)
+        except RequestError as exc:
+            return await send(_json_answer(exc.status, exc.body))
+
+        extra = (("cf-aig-log-id", log_id), ("cf-aig-cache-status", cache_status), *step_headers)
+        if stream:
+            frames = (chat_stream if api == "chat/completions" else responses_stream)(plan, body)
+            return await self._send_stream(http, step, frames, extra)
+        answer = _Answer(200, json_bytes(_render_body(api, plan, body)))
+        if step.name == "trickle":
+            return await self._trickle(http, answer, extra)
+        if step.name == "midstream":
+            # Not a stream: send half the promised body, then close.
+            await http.start(
+                200, [("content-type", _JSON), *extra, ("content-length", str(len(answer.body)))]
+            )
+            await http.send(answer.body[: len(answer.body) // 2])
+            return False
+        if cache_key is not None and step.name == "ok":
+            self._cache_put(
+                cache_key, _CacheEntry(answer.body, answer.content_type, self._clock() + ttl)
+            )
+        return await send(answer)
+
+    def _check_auth(self, headers: dict[str, str]) -> _Answer | None:
+        if headers.get("cf-aig-authorization") != f"Bearer {self.token}":
+            return _json_answer(401, _errors.GATEWAY_UNAUTHORIZED)
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            if self.openai_key is None or authorization != f"Bearer {self.openai_key}":
+                key = authorization.removeprefix("Bearer ").strip()
+                return _json_answer(401, _errors.invalid_api_key(key))
+        elif self.require_openai_key:
+            return _json_answer(400, _errors.GATEWAY_BYOK_MISSING)
+        return None
+
+    def _next_step(self, metadata: JsonObject, header: str) -> Step:
+        script = metadata.get("emulator_fault")
+        if not isinstance(script, str) or not script:
+            return _OK
+        steps = parse_script(script)
+        with self._lock:
+            attempt = self._attempts.get(header, 0)
+            self._attempts[header] = attempt + 1
+        return step_for(steps, attempt)
+
+    def _cache_plan(self, request: Request, stream: bool) -> tuple[str | None, float]:
+        """(cache key, TTL) when this request reads and writes the cache, else (None, 0)."""
+        headers = request.headers
+        key = headers.get("cf-aig-cache-key")
+        ttl_header = headers.get("cf-aig-cache-ttl")
+        if stream or headers.get("cf-aig-skip-cache", "").lower() == "true":
+            return None, 0.0
+        if key is None and ttl_header is None:
+            return None, 0.0
+        try:
+            ttl = float(ttl_header) if ttl_header is not None else DEFAULT_CACHE_TTL
+        except ValueError:
+            ttl = DEFAULT_CACHE_TTL
+        if key is None:
+            digest = hashlib.blake2b(digest_size=20)
+            for part in (request.path, headers.get("authorization", "")):
+                digest.update(part.encode() + b"\0")
+            digest.update(request.body)
+            key = digest.hexdigest()
+        return key, ttl
+
+    def _cache_get(self, key: str) -> _CacheEntry | None:
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None and entry.expires <= self._clock():
+                del self._cache[key]
+                entry = None
+        return entry
+
+    def _cache_put(self, key: str, entry: _CacheEntry) -> None:
+        with self._lock:
+            self._cache.pop(key, None)
+            if len(self._cache) >= _CACHE_MAX_ENTRIES:
+                del self._cache[next(iter(self._cache))]  # oldest first
+            self._cache[key] = entry
+
+    async def _send_stream(
+        self,
+        http: HttpConnection,
+        step: Step,
+        frames: list[bytes],
+        extra: tuple[tuple[str, str], ...],
+    ) -> bool:
+        headers = [("content-type", _SSE), ("cache-control", "no-cache"), *extra]
+        if step.name == "trickle":
+            return await self._trickle(http, _Answer(200, b"".join(frames), _SSE), extra)
+        await http.start(200, headers)
+        if step.name == "midstream":
+            for frame in frames[: max(1, len(frames) // 2)]:
+                await http.send(frame)
+            return False
+        for frame in frames:  # one chunk per event, so clients see them arrive one by one
+            await http.send(frame)
+        await http.finish()
+        return True
+
+    async def _trickle(
+        self, http: HttpConnection, answer: _Answer, extra: tuple[tuple[str, str], ...]
+    ) -> bool:
+        """Headers at once, then the body one byte per TRICKLE_INTERVAL."""
+        headers = [("content-type", answer.content_type), *extra]
+        await http.start(200, [*headers, ("content-length", str(len(answer.body)))])
+        for index in range(len(answer.body)):
+            await asyncio.sleep(TRICKLE_INTERVAL)
+            if http.closing:
+                return False
+            await http.send(answer.body[index : index + 1])
+        await http.finish()
+        return True
+
+    # --- control endpoints -----------------------------------------------------------------
+
+    def _control(self, request: Request) -> _Answer:
+        route = (request.method, request.path)
+        if route == ("GET", "/_emulator/stats"):
+            return _json_answer(200, self.stats())
+        if route == ("GET", "/_emulator/requests"):
+            return _Answer(200, json_bytes([r.to_dict() for r in self.requests]))
+        if route == ("POST", "/_emulator/reset"):
+            self.reset()
+            return _json_answer(200, {"ok": True})
+        if route == ("POST", "/_emulator/config"):
+            return self._configure(_try_json(request.body))
+        known = {"/_emulator/stats", "/_emulator/requests", "/_emulator/reset", "/_emulator/config"}
+        status = 405 if request.path in known else 404
+        return _json_answer(status, {"ok": False, "error": f"{request.method} {request.path}"})
+
+    def _configure(self, config: Any) -> _Answer:
+        checks: dict[str, Callable[[Any], bool]] = {
+            "token": lambda v: isinstance(v, str),
+            "openai_key": lambda v: v is None or isinstance(v, str),
+            "require_openai_key": lambda v: isinstance(v, bool),
+            "delay_ms": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        }
+        if not isinstance(config, dict):
+            return _json_answer(400, {"ok": False, "error": "expected a JSON object"})
+        bad = sorted(k for k, v in config.items() if k not in checks or not checks[k](v))
+        if bad:
+            return _json_answer(400, {"ok": False, "error": f"bad or unknown keys: {bad}"})
+        for key, value in config.items():
+            setattr(self, key, value)
+        return _json_answer(200, {"ok": True})
+
+
+def _render_body(api: str, plan: Plan, body: JsonObject) -> JsonObject:
+    if api == "chat/completions":
+        return chat_completion(plan)
+    return response_object(plan, body, final=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulators.gateway", description="Cloudflare AI Gateway (OpenAI) emulator"
+    )
+    parser.add_argument("--port", type=int, default=8787, help="0 picks a free port")
+    parser.add_argument("--token", required=True, help="the cf-aig-authorization token to accept")
+    parser.add_argument("--openai-key", help="the provider key to accept in Authorization")
+    parser.add_argument(
+        "--require-openai-key",
+        action="store_true",
+        help="answer a gateway 400 when no Authorization header comes (BYOK without a stored key)",
+    )
+    parser.add_argument("--delay-ms", type=int, default=0)
+    args = parser.parse_args(argv)
+    emulator = GatewayEmulator(
+        token=args.token,
+        openai_key=args.openai_key,
+        require_openai_key=args.require_openai_key,
+        delay_ms=args.delay_ms,
+    )
+
+    def ready() -> None:
+        print(f"gateway emulator listening on http://127.0.0.1:{emulator.port}", flush=True)
+
+    try:
+        asyncio.run(emulator._serve("127.0.0.1", args.port, ready, handle_signals=True))
+    except OSError as exc:  # typically: the port is taken
+        print(f"gateway emulator: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
