@@ -44,6 +44,8 @@ async def handle_event(event: CloudEvent) -> None:
     context = Context(
         log_fields={"source": "pubsub", "pubsub_message_id": message_id},
         request_id=request_id if isinstance(request_id, str) else f"pubsub-{message_id}",
+        # Nobody reads an event's answer as it arrives: a `stream: true` payload runs plainly.
+        allow_stream=False,
     )
 
     async def work() -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from relay import (
     Answer,
@@ -81,6 +81,13 @@ def _context(request: Request) -> Context:
 
 
 def _response(answer: Answer) -> Response:
+    if answer.events is not None:
+        return StreamingResponse(
+            answer.events,
+            status_code=answer.status,
+            headers=answer.headers,
+            media_type="text/event-stream",
+        )
     return Response(
         _encoder.encode(answer.body),
         status_code=answer.status,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -106,6 +106,30 @@ class GatewayClient:
         `parse` turns the decoded JSON into the caller's value; an UpstreamError it raises (a body
         of the wrong shape) is retried like any other upstream failure.
         """
+
+        async def attempt(credentials: Credentials) -> tuple[T, httpx.Headers]:
+            return await self._attempt(call, credentials, parse, deadline)
+
+        return await self._retrying(attempt, deadline)
+
+    async def open_stream(self, call: UpstreamCall, *, deadline: float) -> Reply[httpx.Response]:
+        """POST a streaming `call` and return the open response once upstream said 200.
+
+        Failures before the first byte of the body are retried like any other; after that the
+        caller owns the response (and must close it).
+        """
+
+        async def attempt(credentials: Credentials) -> tuple[httpx.Response, httpx.Headers]:
+            response = await self._attempt_stream(call, credentials, deadline)
+            return response, response.headers
+
+        return await self._retrying(attempt, deadline)
+
+    async def _retrying(
+        self,
+        attempt: Callable[[Credentials], Awaitable[tuple[T, httpx.Headers]]],
+        deadline: float,
+    ) -> Reply[T]:
         attempts = 0
         retries = 0
         rotated = False
@@ -119,7 +143,7 @@ class GatewayClient:
             credentials = await self._credentials(deadline)
             attempts += 1
             try:
-                value, headers = await self._attempt(call, credentials, parse, deadline)
+                value, headers = await attempt(credentials)
                 return Reply(value, headers, attempts)
             except _Retryable as failed:
                 error = failed.error
@@ -127,7 +151,7 @@ class GatewayClient:
                 if isinstance(error, UpstreamAuth) and error.upstream_status == 401:
                     if rotated or not self._rotatable():
                         raise error from None
-                    # A rotated key: drop cached secrets, fetch again, try once more.
+                    # A rotated key: drop cached secrets, fetch them again, try once more.
                     rotated = True
                     self._secrets.invalidate()
                     log(
@@ -154,6 +178,9 @@ class GatewayClient:
                     upstream_status=error.upstream_status,
                 )
                 await asyncio.sleep(delay)
+            except RelayError as error:
+                error.attempts = attempts
+                raise
 
     def _rotatable(self) -> bool:
         settings = self._settings
@@ -176,42 +203,8 @@ class GatewayClient:
         parse: Callable[[Any], T],
         deadline: float,
     ) -> tuple[T, httpx.Headers]:
-        remaining = deadline - self._clock()
-        headers = _upstream_headers(call, credentials)
-        timeout = httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining))
-        try:
-            async with asyncio.timeout(remaining):
-                response = await self._http().post(
-                    call.path,
-                    content=msgspec.json.encode(call.body),
-                    headers=headers,
-                    timeout=timeout,
-                )
-        except TimeoutError:
-            raise _Retryable(
-                UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
-            ) from None
-        except httpx.TimeoutException as exc:
-            if deadline - self._clock() < MIN_ATTEMPT_SECONDS:
-                raise _Retryable(
-                    UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
-                ) from None
-            raise _Retryable(UpstreamError(f"gateway timed out ({type(exc).__name__})")) from None
-        except httpx.TransportError as exc:
-            raise _Retryable(
-                UpstreamError(f"could not reach the gateway ({type(exc).__name__})")
-            ) from None
-
+        response = await self._post(call, credentials, deadline, stream=False)
         body = response.content
-        if response.status_code >= 400:
-            retry_after = parse_retry_after(response.headers)
-            error = classify_error(response.status_code, body, retry_after=retry_after)
-            retryable = should_retry_status(
-                response.status_code, response.headers, error.upstream_code
-            )
-            if retryable or isinstance(error, UpstreamAuth):
-                raise _Retryable(error, retry_after)
-            raise error
         if len(body) > MAX_UPSTREAM_BODY_BYTES:
             raise UpstreamError("gateway answered with a body too large to relay")
         try:
@@ -230,6 +223,55 @@ class GatewayClient:
         except UpstreamError as exc:
             exc.upstream_status = exc.upstream_status or response.status_code
             raise _Retryable(exc) from None
+
+    async def _attempt_stream(
+        self, call: UpstreamCall, credentials: Credentials, deadline: float
+    ) -> httpx.Response:
+        return await self._post(call, credentials, deadline, stream=True)
+
+    async def _post(
+        self, call: UpstreamCall, credentials: Credentials, deadline: float, *, stream: bool
+    ) -> httpx.Response:
+        """One POST; a 2xx response is returned (body read unless `stream`), errors raised."""
+        remaining = deadline - self._clock()
+        client = self._http()
+        request = client.build_request(
+            "POST",
+            call.path,
+            content=msgspec.json.encode(call.body),
+            headers=_upstream_headers(call, credentials),
+            timeout=httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining)),
+        )
+        try:
+            async with asyncio.timeout(remaining):
+                response = await client.send(request, stream=stream)
+                if stream and response.status_code >= 400:
+                    await response.aread()
+        except TimeoutError:
+            raise _Retryable(
+                UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
+            ) from None
+        except httpx.TimeoutException as exc:
+            if deadline - self._clock() < MIN_ATTEMPT_SECONDS:
+                raise _Retryable(
+                    UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
+                ) from None
+            raise _Retryable(UpstreamError(f"gateway timed out ({type(exc).__name__})")) from None
+        except httpx.TransportError as exc:
+            raise _Retryable(
+                UpstreamError(f"could not reach the gateway ({type(exc).__name__})")
+            ) from None
+        if response.status_code >= 400:
+            await response.aclose()
+            retry_after = parse_retry_after(response.headers)
+            error = classify_error(response.status_code, response.content, retry_after=retry_after)
+            retryable = should_retry_status(
+                response.status_code, response.headers, error.upstream_code
+            )
+            if retryable or isinstance(error, UpstreamAuth):
+                raise _Retryable(error, retry_after)
+            raise error
+        return response
 
 
 def _upstream_headers(call: UpstreamCall, credentials: Credentials) -> dict[str, str]:

@@ -7,25 +7,34 @@ drive this same code.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 import msgspec
 
-from ._errors import ConfigError, InternalError, InvalidRequest, RelayError
+from ._errors import (
+    ConfigError,
+    InternalError,
+    InvalidRequest,
+    RelayError,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from ._gateway import GatewayClient
 from ._logging import log, redact
 from ._normalize import normalize, parse_output_json
 from ._request import BatchRequest, PromptRequest, decode_prompt, decode_request
 from ._secrets import Secrets, SecretStore
 from ._settings import Settings
+from ._streaming import ChatStream, ResponsesStream, SSEParser, sse
 from ._translate import UpstreamCall, build_call
 
 __all__ = ["Answer", "Context", "Relay"]
@@ -43,6 +52,8 @@ class Context:
     request_id: str | None = None
     # cf-aig-metadata when the body sets none (a scheduler job's name).
     default_metadata: Mapping[str, str] | None = None
+    # Whether `stream: true` is honoured (HTTP); elsewhere the prompt runs without streaming.
+    allow_stream: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,8 @@ class Answer:
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     error: RelayError | None = None
+    # For a streaming answer: the server-sent events to send (body is then empty).
+    events: AsyncIterator[bytes] | None = None
 
 
 class Relay:
@@ -112,22 +125,22 @@ class Relay:
         request_id = request.request_id or context.request_id or _new_request_id()
         call: UpstreamCall | None = None
         try:
-            if request.stream:
-                raise InvalidRequest("stream: streaming answers are not available yet")
             call = build_call(request, self.settings, default_metadata=context.default_metadata)
+            if call.stream and context.allow_stream:
+                return await self._open_stream(call, request, request_id, started, context)
+            if call.stream:
+                call = replace(
+                    call,
+                    stream=False,
+                    body={
+                        k: v for k, v in call.body.items() if k not in ("stream", "stream_options")
+                    },
+                )
             result = await self._run(call, request, request_id, started)
         except RelayError as exc:
             return self._failure(exc, request_id, call, started, context, request)
         except Exception as exc:
-            log(
-                "ERROR",
-                "unexpected failure",
-                event="internal_error",
-                request_id=request_id,
-                error=redact(f"{type(exc).__name__}: {exc}"),
-                traceback=redact(traceback.format_exc()),
-            )
-            error = InternalError(f"internal error; the logs hold details under {request_id}")
+            error = self._internal(exc, request_id)
             return self._failure(error, request_id, call, started, context, request)
         self._log_success(result, request, context)
         return Answer(200, result)
@@ -148,6 +161,7 @@ class Relay:
                 item_context = Context(
                     log_fields={**context.log_fields, "batch_index": index},
                     default_metadata=context.default_metadata,
+                    allow_stream=False,
                 )
                 try:
                     request = decode_prompt(bytes(raw))
@@ -155,6 +169,10 @@ class Relay:
                     exc.message = f"requests[{index}]: {exc.message}"
                     rid = _request_id_from_raw(bytes(raw)) or _new_request_id()
                     return self._failure(exc, rid, None, started, item_context).body
+                if request.stream:
+                    error = InvalidRequest(f"requests[{index}].stream: batch items cannot stream")
+                    rid = request.request_id or _new_request_id()
+                    return self._failure(error, rid, None, started, item_context).body
                 answer = await self.answer_request(request, item_context, started=started)
                 return answer.body
 
@@ -172,25 +190,124 @@ class Relay:
             return normalize(call.api, data)
 
         reply = await self.gateway.send(call, parse, deadline=deadline)
-        fields = reply.value
+        result = self._result(
+            call, request, request_id, started, reply.value, reply.headers, reply.attempts
+        )
+        if request.include_raw:
+            result["raw"] = raw[-1]
+        return result
+
+    def _result(
+        self,
+        call: UpstreamCall,
+        request: PromptRequest,
+        request_id: str,
+        started: float,
+        fields: dict[str, Any],
+        headers: Mapping[str, str],
+        attempts: int,
+    ) -> dict[str, Any]:
         if request.json_schema is not None:
             parse_output_json(fields)
-        result: dict[str, Any] = {
+        return {
             "ok": True,
             "request_id": request_id,
             "api": call.api,
             **fields,
             "model": fields["model"] or call.model,
             "gateway": {
-                "log_id": reply.headers.get("cf-aig-log-id"),
-                "cache_status": reply.headers.get("cf-aig-cache-status"),
+                "log_id": headers.get("cf-aig-log-id"),
+                "cache_status": headers.get("cf-aig-cache-status"),
             },
             "latency_ms": self._elapsed_ms(started),
-            "attempts": reply.attempts,
+            "attempts": attempts,
         }
-        if request.include_raw:
-            result["raw"] = raw[-1]
-        return result
+
+    async def _open_stream(
+        self,
+        call: UpstreamCall,
+        request: PromptRequest,
+        request_id: str,
+        started: float,
+        context: Context,
+    ) -> Answer:
+        """Open the upstream stream; failures up to its first byte are ordinary error answers."""
+        deadline = started + self.settings.upstream_timeout
+        reply = await self.gateway.open_stream(call, deadline=deadline)
+        events = self._relay_stream(
+            reply.value, call, request, request_id, started, reply.attempts, deadline, context
+        )
+        return Answer(
+            200, {}, {"cache-control": "no-cache", "x-accel-buffering": "no"}, events=events
+        )
+
+    async def _relay_stream(
+        self,
+        response: httpx.Response,
+        call: UpstreamCall,
+        request: PromptRequest,
+        request_id: str,
+        started: float,
+        attempts: int,
+        deadline: float,
+        context: Context,
+    ) -> AsyncIterator[bytes]:
+        """Pass text on as `delta` events, then one `result` (or `error`) event."""
+        try:
+            async with asyncio.timeout(max(deadline - self._clock(), 0.001)):
+                if "json" in response.headers.get("content-type", ""):
+                    # An answer that is not a stream (a cached one, say) still streams as one.
+                    fields = normalize(call.api, msgspec.json.decode(await response.aread()))
+                    if fields["output_text"]:
+                        yield sse("delta", {"text": fields["output_text"]})
+                else:
+                    folder = ChatStream() if call.api == "chat" else ResponsesStream()
+                    parser = SSEParser()
+                    async for chunk in response.aiter_bytes():
+                        for event in parser.feed(chunk):
+                            text = folder.feed(event)
+                            if text:
+                                yield sse("delta", {"text": text})
+                        if folder.done:
+                            break
+                    for event in parser.close():
+                        folder.feed(event)
+                    fields = folder.result()
+            result = self._result(
+                call, request, request_id, started, fields, response.headers, attempts
+            )
+            self._log_success(result, request, context)
+            yield sse("result", result)
+        except Exception as exc:
+            error = self._stream_error(exc, request_id)
+            error.attempts = attempts
+            failure = self._failure(error, request_id, call, started, context, request)
+            yield sse("error", failure.body)
+        finally:
+            with contextlib.suppress(Exception):
+                await response.aclose()
+
+    def _stream_error(self, exc: Exception, request_id: str) -> RelayError:
+        """The contract error for a failure after a stream's first byte."""
+        if isinstance(exc, RelayError):
+            return exc
+        if isinstance(exc, TimeoutError):
+            return UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out during the stream")
+        if isinstance(exc, httpx.HTTPError | msgspec.DecodeError):
+            return UpstreamError(f"the upstream stream broke off ({type(exc).__name__})")
+        return self._internal(exc, request_id)
+
+    def _internal(self, exc: Exception, request_id: str) -> InternalError:
+        """Log an unexpected failure in full; the caller gets only a pointer to the log."""
+        log(
+            "ERROR",
+            "unexpected failure",
+            event="internal_error",
+            request_id=request_id,
+            error=redact(f"{type(exc).__name__}: {exc}"),
+            traceback=redact(traceback.format_exc()),
+        )
+        return InternalError(f"internal error; the logs hold details under {request_id}")
 
     def _failure(
         self,

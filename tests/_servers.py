@@ -115,7 +115,7 @@ class FunctionServer:
 
 def scan_for_secrets(values: tuple[str, ...]) -> list[str]:
     """Where any of `values` appears in a recorded answer or a captured log file."""
-    hits = []
+    hits: list[str] = []
     for index, text in enumerate(ANSWERS):
         hits.extend(f"answer #{index}" for value in values if value in text)
     for path in LOG_FILES:
