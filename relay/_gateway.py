@@ -148,8 +148,9 @@ class GatewayClient:
             except _Retryable as failed:
                 error = failed.error
                 error.attempts = attempts
-                if isinstance(error, UpstreamAuth) and error.upstream_status == 401:
-                    if rotated or not self._rotatable():
+                if isinstance(error, UpstreamAuth):
+                    # Only a 401 can mean "rotated"; anything else about credentials is final.
+                    if error.upstream_status != 401 or rotated or not self._rotatable():
                         raise error from None
                     # A rotated key: drop cached secrets, fetch them again, try once more.
                     rotated = True

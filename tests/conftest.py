@@ -20,7 +20,9 @@ TOKEN = "aig-test-token-7f3a9c1e5d"
 OPENAI_KEY = "sk-test-openai-key-2b8d4e6f0a"
 TOKEN_SECRET = f"projects/{PROJECT}/secrets/aig-token"
 KEY_SECRET = f"projects/{PROJECT}/secrets/openai-key"
-SECRET_VALUES = (TOKEN, OPENAI_KEY)
+# The value a rotation test moves the gateway token to.
+ROTATED_TOKEN = "aig-rotated-token-9c8b7a6f5e"
+SECRET_VALUES = (TOKEN, OPENAI_KEY, ROTATED_TOKEN)
 
 ServerFactory = Callable[..., FunctionServer]
 

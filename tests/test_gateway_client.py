@@ -397,3 +397,13 @@ def test_include_raw(include_raw: bool) -> None:
     assert ("raw" in result.body) is include_raw
     if include_raw:
         assert result.body["raw"] == OK_CHAT
+
+
+def test_403_is_final_even_with_rotatable_secrets() -> None:
+    """Only a 401 triggers the secret refetch; a 403 is upstream_auth after one attempt."""
+    store = FakeStore({"projects/p/secrets/tok/versions/latest": "token-abcdefgh"})
+    handler, seen = scripted(httpx.Response(403, json={"error": {"code": "forbidden"}}))
+    relay = make_relay(handler, store=store, AIG_TOKEN_SECRET="projects/p/secrets/tok")
+    result = answer(relay, {"prompt": "hi"})
+    assert result.body["error"]["type"] == "upstream_auth"
+    assert len(seen) == 1
