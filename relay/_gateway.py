@@ -152,9 +152,11 @@ class GatewayClient:
                     # Only a 401 can mean "rotated"; anything else about credentials is final.
                     if error.upstream_status != 401 or rotated or not self._rotatable():
                         raise error from None
-                    # A rotated key: drop cached secrets, fetch them again, try once more.
+                    # Perhaps a rotated key: drop cached secrets, fetch them again, try once
+                    # more; unless they were fetched moments ago, when a retry changes nothing.
                     rotated = True
-                    self._secrets.invalidate()
+                    if not self._secrets.invalidate():
+                        raise error from None
                     log(
                         "WARNING",
                         "upstream refused credentials; refetching secrets",

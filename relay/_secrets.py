@@ -9,6 +9,7 @@ libraries are imported on first use only: a deployment fed by env vars never pay
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,6 +27,8 @@ __all__ = ["Credentials", "SecretManagerStore", "SecretStore", "Secrets"]
 SECRET_ATTEMPT_TIMEOUT_SECONDS = 2.0
 SECRET_RETRY_INITIAL_DELAY = 0.1
 SECRET_RETRY_MAX_DELAY = 1.0
+# After a refetch confirmed a refused value, further 401s do not refetch it for this long.
+REFETCH_COOLDOWN_SECONDS = 10.0
 
 
 class SecretStore(Protocol):
@@ -46,6 +49,10 @@ class Credentials:
 class _Entry:
     value: Secret
     fetched_at: float
+    # Upstream refused this value (a 401): the next request waits for a fresh one.
+    rejected: bool = False
+    # When a refetch after a 401 returned this same value: the store holds nothing newer.
+    confirmed_at: float | None = None
 
 
 class Secrets:
@@ -84,30 +91,63 @@ class Secrets:
             raise ConfigError("AIG_TOKEN_SECRET or AIG_TOKEN must be set")
         return Credentials(maybe_token, openai_key)
 
-    def invalidate(self) -> None:
-        """Forget cached values so the next request fetches them again (after a 401: rotation)."""
-        self._cache.clear()
+    def invalidate(self) -> bool:
+        """Make the next request wait for freshly fetched secrets (after a 401: rotation).
+
+        A value that a refetch just confirmed (the store still holds it) is left alone for
+        REFETCH_COOLDOWN_SECONDS, so a run of 401s cannot become a storm of fetches. Returns
+        whether anything was dropped. Dropped values are kept aside: a store outage at that
+        moment still falls back to them.
+        """
+        now = self._clock()
+        dropped = False
+        for entry in self._cache.values():
+            if entry.confirmed_at is not None and now - entry.confirmed_at < (
+                REFETCH_COOLDOWN_SECONDS
+            ):
+                continue
+            entry.rejected = dropped = True
+        return dropped
 
     async def _get(self, name: str) -> Secret:
         entry = self._cache.get(name)
-        now = self._clock()
-        if entry is not None and now - entry.fetched_at < self._settings.secret_cache_ttl:
-            return entry.value
+        if entry is not None and not entry.rejected:
+            age = self._clock() - entry.fetched_at
+            if age < self._settings.secret_cache_ttl:
+                return entry.value
+            if age <= self._settings.secret_cache_ttl + self._settings.secret_max_stale:
+                # Expired but usable: answer now and refresh in the background, so no request
+                # waits on Secret Manager while a value is at hand (nor fails while it is down).
+                self._start_refresh(name)
+                return entry.value
+        # shield: one caller giving up (its own deadline) must not cancel the shared fetch.
+        return await asyncio.shield(self._start_refresh(name))
+
+    def _start_refresh(self, name: str) -> asyncio.Future[Secret]:
+        """The one fetch in flight for `name`, started if there is none."""
         inflight = self._inflight.get(name)
         if inflight is None:
-            inflight = asyncio.ensure_future(self._refresh(name, entry))
+            inflight = asyncio.ensure_future(self._refresh(name))
             self._inflight[name] = inflight
-            inflight.add_done_callback(lambda _: self._inflight.pop(name, None))
-        # shield: one caller giving up (its own deadline) must not cancel the shared fetch.
-        return await asyncio.shield(inflight)
 
-    async def _refresh(self, name: str, previous: _Entry | None) -> Secret:
+            def done(future: asyncio.Future[Secret]) -> None:
+                self._inflight.pop(name, None)
+                # A background refresh's failure was logged; mark it retrieved.
+                if not future.cancelled():
+                    future.exception()
+
+            inflight.add_done_callback(done)
+        return inflight
+
+    async def _refresh(self, name: str) -> Secret:
+        previous = self._cache.get(name)
         try:
             raw = await self._fetch(name)
         except SecretUnavailable as exc:
-            age = self._clock() - previous.fetched_at if previous else None
-            max_age = self._settings.secret_cache_ttl + self._settings.secret_max_stale
-            if previous is None or age is None or age > max_age:
+            age = self._clock() - previous.fetched_at if previous else math.inf
+            if previous is None or age > self._settings.secret_cache_ttl + (
+                self._settings.secret_max_stale
+            ):
                 raise
             log(
                 "WARNING",
@@ -118,9 +158,22 @@ class Secrets:
                 error=exc.message,
             )
             return previous.value
+        except ConfigError as exc:
+            # Deleted, disabled or no longer readable: a revoked grant takes effect.
+            self._cache.pop(name, None)
+            log(
+                "ERROR",
+                "secret refresh refused",
+                event="secret_refused",
+                secret=name,
+                error=exc.message,
+            )
+            raise
         register_secret(raw)
         value = Secret(raw)
-        self._cache[name] = _Entry(value, self._clock())
+        now = self._clock()
+        confirmed = previous is not None and previous.rejected and previous.value == value
+        self._cache[name] = _Entry(value, now, confirmed_at=now if confirmed else None)
         return value
 
     async def _fetch(self, name: str) -> str:

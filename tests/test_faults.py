@@ -5,6 +5,7 @@ status and error type (or a success after a retry), with no secret in the answer
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ class Row:
     script: str
     status: int
     type: str | None  # None: success
-    attempts: int
+    attempts: int | tuple[int, ...]
     upstream_status: int | None = None
     upstream_code: str | int | None = None
     retry_after: str | None = None
@@ -47,8 +48,10 @@ GATEWAY_FAULTS = [
     Row("500", 502, "upstream_error", 3, 500),
     Row("503,ok", 200, None, 2),
     Row("502@xsr=false", 502, "upstream_error", 1, 502),
-    Row("gw401", 502, "upstream_auth", 2, 401, 2009),
-    Row("401", 502, "upstream_auth", 2, 401, "invalid_api_key"),
+    # A 401 refetches the secrets and retries once, unless a refetch in the last
+    # REFETCH_COOLDOWN_SECONDS already confirmed them (the other 401 row, moments before).
+    Row("gw401", 502, "upstream_auth", (1, 2), 401, 2009),
+    Row("401", 502, "upstream_auth", (1, 2), 401, "invalid_api_key"),
     Row("403", 502, "upstream_auth", 1, 403, "unsupported_country_region_territory"),
     Row("400", 400, "upstream_rejected", 1, 400, "decimal_below_min_value"),
     Row("404", 400, "upstream_rejected", 1, 404),
@@ -69,9 +72,10 @@ def check_answer(server: FunctionServer, row: Row, body: dict[str, object]) -> N
     assert response.status_code == row.status, response.text
     answer = response.json()
     line = server.log_for(request_id)
+    accepted = row.attempts if isinstance(row.attempts, tuple) else (row.attempts,)
     if row.type is None:
         assert answer["ok"] is True
-        assert answer["attempts"] == row.attempts
+        assert answer["attempts"] in accepted
     else:
         error = answer["error"]
         assert error["type"] == row.type
@@ -79,7 +83,7 @@ def check_answer(server: FunctionServer, row: Row, body: dict[str, object]) -> N
         assert error["upstream_code"] == row.upstream_code
         assert response.headers.get("retry-after") == row.retry_after
         assert line["outcome"] == row.type
-    assert line["attempts"] == row.attempts
+    assert line["attempts"] in accepted
     text = response.text + json.dumps(server.log_lines())
     for value in SECRET_VALUES:
         assert value not in text
@@ -131,13 +135,16 @@ def test_secret_outage_serves_the_earlier_value(
     secret_manager.set_fault(None, grpc.StatusCode.UNAVAILABLE)
     try:
         response = server.post({"prompt": "during outage"})
+        assert response.status_code == 200
+        # The refresh runs in the background; its failure is logged as a warning.
+        deadline = time.monotonic() + 10
+        while not any(line.get("event") == "secret_stale" for line in server.log_lines()):
+            assert time.monotonic() < deadline, "no secret_stale warning logged"
+            time.sleep(0.05)  # polling interval for the log file
     finally:
         secret_manager.set_fault(None, None)
-    assert response.status_code == 200
-    assert any(
-        line.get("event") == "secret_stale" and line["severity"] == "WARNING"
-        for line in server.log_lines()
-    )
+    stale = [line for line in server.log_lines() if line.get("event") == "secret_stale"]
+    assert stale[0]["severity"] == "WARNING"
 
 
 def test_rotation_without_redeploy(

@@ -1,0 +1,270 @@
+"""Soak: 10,000 requests mixing successes and every fault through one running function.
+
+    .venv/bin/python -m bench.soak [--requests 10000] [--concurrency 64]
+
+Reports requests lost (no contract answer at all: must be 0), `internal` errors (must be 0), the
+answers by outcome, and the resident memory of the function's process tree after warm-up and at
+the end (growth must stay under 10 %). Exits non-zero when a goal is missed. Everything runs on
+127.0.0.1: both emulators in this process, the function as `functions-framework --target=prompt`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+
+from emulators.gateway import GatewayEmulator
+from emulators.secretmanager import SecretManagerEmulator
+from relay._streaming import SSEParser
+from tests._servers import FunctionServer
+
+PROJECT = "soak-project"
+TOKEN = "soak-gateway-token-1234"
+OPENAI_KEY = "sk-soak-openai-key-5678"
+TOKEN_SECRET = f"projects/{PROJECT}/secrets/aig-token"
+KEY_SECRET = f"projects/{PROJECT}/secrets/openai-key"
+WARMUP_REQUESTS = 300
+MAX_MEMORY_GROWTH = 0.10
+RESULT_KEYS = {
+    "ok",
+    "request_id",
+    "api",
+    "model",
+    "id",
+    "status",
+    "finish_reason",
+    "output_text",
+    "output_json",
+    "refusal",
+    "tool_calls",
+    "usage",
+    "gateway",
+    "latency_ms",
+    "attempts",
+}
+ERROR_KEYS = {"type", "message", "retryable", "upstream_status", "upstream_code"}
+
+# The mix: (weight, name, body maker). Faults come from the gateway emulator's scripts.
+FAULTS = [
+    "429@ram=20,ok",
+    "429q",
+    "500",
+    "503,ok",
+    "gw401",
+    "401",
+    "400",
+    "drop,ok",
+    "drop",
+    "stall",
+    "notjson",
+    "badjson",
+    "trickle",
+    "gw429",
+    "502@xsr=false",
+    "404",
+]
+
+
+def _body(kind: str, index: int) -> tuple[dict[str, Any] | bytes, dict[str, str]]:
+    """A request of `kind`: (JSON body or raw bytes, extra headers)."""
+    nonce = f"soak-{index}"
+    if kind == "responses":
+        return {"prompt": f"hello {index}", "metadata": {"nonce": nonce}}, {}
+    if kind == "chat":
+        return {"api": "chat", "messages": [{"role": "user", "content": f"hi {index}"}]}, {}
+    if kind == "stream":
+        return {
+            "prompt": f"stream {index}",
+            "stream": True,
+            "api": random.choice(["chat", "responses"]),
+        }, {}
+    if kind == "batch":
+        return {"requests": [{"prompt": "a"}, {"promt": "b"}, {"prompt": "c", "api": "chat"}]}, {}
+    if kind == "invalid":
+        return random.choice([b"{not json", b"[]", b'{"promt": "x"}', b'{"prompt": ""}']), {}
+    if kind == "too_large":
+        return json.dumps({"prompt": "x" * 70_000}).encode(), {}
+    if kind == "scheduler":
+        return {"prompt": "job"}, {
+            "X-CloudScheduler-JobName": f"job-{index % 7}",
+            "Authorization": "Bearer oidc",
+        }
+    fault = kind.removeprefix("fault:")
+    return {"prompt": "fault", "metadata": {"emulator_fault": fault, "nonce": nonce}}, {}
+
+
+KINDS = (
+    ["responses"] * 30
+    + ["chat"] * 20
+    + ["stream"] * 8
+    + ["batch"] * 3
+    + ["invalid"] * 5
+    + ["too_large"] * 2
+    + ["scheduler"] * 4
+    + [f"fault:{f}" for f in FAULTS] * 2
+)
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident set of a process and all its descendants, in KiB (from /proc)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(
+                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+            )
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, StopIteration):
+            continue
+    return total
+
+
+def _check(status: int, content_type: str, text: str) -> str:
+    """The outcome of one answer: 'ok', an error type, or 'lost' when it is no contract answer."""
+    if content_type.startswith("text/event-stream"):
+        events = SSEParser().feed(text.encode())
+        if not events or events[-1].name not in ("result", "error"):
+            return "lost"
+        return _check(
+            200 if events[-1].name == "result" else 502, "application/json", events[-1].data
+        )
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return "lost"
+    if "results" in body:
+        outcomes = [_check(200, "application/json", json.dumps(item)) for item in body["results"]]
+        return "lost" if "lost" in outcomes else ("internal" if "internal" in outcomes else "ok")
+    if body.get("ok") is True and set(body) >= RESULT_KEYS:
+        return "ok"
+    if body.get("ok") is False and set(body.get("error", {})) == ERROR_KEYS:
+        return str(body["error"]["type"])
+    return "lost"
+
+
+LOST_SAMPLES: list[str] = []
+BY_KIND: Counter[tuple[str, str]] = Counter()
+
+
+async def _drive(url: str, total: int, concurrency: int, start: int) -> Counter[str]:
+    outcomes: Counter[str] = Counter()
+    counter = itertools.count(start)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def worker() -> None:
+            while (index := next(counter)) < start + total:
+                kind = random.choice(KINDS)
+                body, headers = _body(kind, index)
+                content = body if isinstance(body, bytes) else json.dumps(body).encode()
+                try:
+                    response = await client.post(
+                        url,
+                        content=content,
+                        headers={"content-type": "application/json", **headers},
+                    )
+                    outcome = _check(
+                        response.status_code,
+                        response.headers.get("content-type", ""),
+                        response.text,
+                    )
+                    sample = f"{kind}: {response.status_code} {response.text[:300]!r}"
+                except httpx.HTTPError as exc:
+                    outcome, sample = "lost", f"{kind}: {type(exc).__name__} {exc}"
+                outcomes[outcome] += 1
+                BY_KIND[kind, outcome] += 1
+                if outcome in ("lost", "internal"):
+                    LOST_SAMPLES.append(sample)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return outcomes
+
+
+def main() -> int:
+    """Run the soak and print its report; exit 1 when a goal is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    random.seed(20261125)
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SecretManagerEmulator({TOKEN_SECRET: TOKEN, KEY_SECRET: OPENAI_KEY}) as secrets,
+        GatewayEmulator(token=TOKEN, openai_key=OPENAI_KEY, max_recorded=1000) as gateway,
+    ):
+        server = FunctionServer(
+            "prompt",
+            {
+                "AIG_BASE_URL": gateway.base_url(),
+                "GOOGLE_CLOUD_PROJECT": PROJECT,
+                "AIG_TOKEN_SECRET": "aig-token",
+                "OPENAI_API_KEY_SECRET": KEY_SECRET,
+                "SECRETMANAGER_EMULATOR_HOST": secrets.address,
+                "SECRET_CACHE_TTL_SECONDS": "5",
+                "UPSTREAM_TIMEOUT_SECONDS": "2",
+                "MAX_BODY_BYTES": "65536",
+            },
+            Path(tmp) / "function.log",
+        )
+        try:
+            started = time.monotonic()
+            warm = asyncio.run(_drive(server.url, WARMUP_REQUESTS, args.concurrency, 0))
+            rss_before = _tree_rss_kib(server.process.pid)
+            # Half-way through, Secret Manager goes down for a while: stale values must carry on.
+            secrets.set_fault(None, grpc.StatusCode.UNAVAILABLE, times=200)
+            outcomes = asyncio.run(
+                _drive(server.url, args.requests, args.concurrency, WARMUP_REQUESTS)
+            )
+            rss_after = _tree_rss_kib(server.process.pid)
+            elapsed = time.monotonic() - started
+            log_text = server.log_path.read_text(errors="replace")
+        finally:
+            server.stop()
+
+    lost, internal = outcomes["lost"], outcomes["internal"]
+    growth = (rss_after - rss_before) / rss_before
+    leaked = any(value in log_text for value in (TOKEN, OPENAI_KEY))
+    print(
+        f"\nSoak: {args.requests} requests at {args.concurrency} concurrent clients, "
+        f"{elapsed:.1f} s, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    )
+    print(f"(warm-up {sum(warm.values())} requests first, not counted)\n")
+    print("| measure | value | goal |\n|---|---|---|")
+    print(f"| requests answered | {sum(outcomes.values()) - lost} of {args.requests} | all |")
+    print(f"| requests lost (no contract answer) | {lost} | 0 |")
+    print(f"| `internal` errors | {internal} | 0 |")
+    print(f"| function RSS after warm-up | {rss_before / 1024:.1f} MiB | |")
+    print(f"| function RSS at the end | {rss_after / 1024:.1f} MiB | |")
+    print(f"| RSS growth | {growth:+.1%} | < +10% |")
+    print(f"| secret values in the function's log | {'FOUND' if leaked else 'none'} | none |")
+    print("\n| outcome | answers |\n|---|---|")
+    for outcome, count in sorted(outcomes.items(), key=lambda item: -item[1]):
+        print(f"| {outcome} | {count} |")
+    print("\n| request kind | outcome | answers |\n|---|---|---|")
+    for (kind, outcome), count in sorted(BY_KIND.items()):
+        print(f"| {kind} | {outcome} | {count} |")
+    for sample in LOST_SAMPLES[:10]:
+        print(f"\nlost or internal: {sample}")
+    missed = lost or internal or growth >= MAX_MEMORY_GROWTH or leaked
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
