@@ -155,7 +155,7 @@ class GatewayClient:
                     # Perhaps a rotated key: drop cached secrets, fetch them again, try once
                     # more; unless they were fetched moments ago, when a retry changes nothing.
                     rotated = True
-                    if not self._secrets.invalidate():
+                    if not await self._refetch_secrets(deadline):
                         raise error from None
                     log(
                         "WARNING",
@@ -188,6 +188,16 @@ class GatewayClient:
     def _rotatable(self) -> bool:
         settings = self._settings
         return settings.aig_token_secret is not None or settings.openai_key_secret is not None
+
+    async def _refetch_secrets(self, deadline: float) -> bool:
+        remaining = max(deadline - self._clock(), 0.001)
+        try:
+            async with asyncio.timeout(remaining):
+                return await self._secrets.refetch()
+        except TimeoutError:
+            raise UpstreamTimeout(
+                "UPSTREAM_TIMEOUT_SECONDS ran out while refetching secrets"
+            ) from None
 
     async def _credentials(self, deadline: float) -> Credentials:
         remaining = max(deadline - self._clock(), 0.001)

@@ -49,7 +49,7 @@ class Credentials:
 class _Entry:
     value: Secret
     fetched_at: float
-    # Upstream refused this value (a 401): the next request waits for a fresh one.
+    # Upstream refused this value (a 401) and a refetch is under way.
     rejected: bool = False
     # When a refetch after a 401 returned this same value: the store holds nothing newer.
     confirmed_at: float | None = None
@@ -91,27 +91,34 @@ class Secrets:
             raise ConfigError("AIG_TOKEN_SECRET or AIG_TOKEN must be set")
         return Credentials(maybe_token, openai_key)
 
-    def invalidate(self) -> bool:
-        """Make the next request wait for freshly fetched secrets (after a 401: rotation).
+    async def refetch(self) -> bool:
+        """Fetch the Secret Manager secrets again now, for a caller that saw a 401 (rotation).
 
-        A value that a refetch just confirmed (the store still holds it) is left alone for
-        REFETCH_COOLDOWN_SECONDS, so a run of 401s cannot become a storm of fetches. Returns
-        whether anything was dropped. Dropped values are kept aside: a store outage at that
-        moment still falls back to them.
+        Only that caller waits; other requests keep using the cached values meanwhile, and share
+        the fetch if they hit a 401 too. A value that such a refetch just confirmed (the store
+        still holds it) is not fetched again for REFETCH_COOLDOWN_SECONDS, so a run of 401s
+        cannot become a storm of fetches. Returns whether anything was fetched.
         """
         now = self._clock()
-        dropped = False
-        for entry in self._cache.values():
-            if entry.confirmed_at is not None and now - entry.confirmed_at < (
-                REFETCH_COOLDOWN_SECONDS
+        names = []
+        for name in (self._settings.aig_token_secret, self._settings.openai_key_secret):
+            entry = self._cache.get(name) if name else None
+            if name is None or (
+                entry is not None
+                and entry.confirmed_at is not None
+                and now - entry.confirmed_at < REFETCH_COOLDOWN_SECONDS
             ):
                 continue
-            entry.rejected = dropped = True
-        return dropped
+            if entry is not None:
+                entry.rejected = True
+            names.append(name)
+        if names:
+            await asyncio.gather(*(asyncio.shield(self._start_refresh(n)) for n in names))
+        return bool(names)
 
     async def _get(self, name: str) -> Secret:
         entry = self._cache.get(name)
-        if entry is not None and not entry.rejected:
+        if entry is not None:
             age = self._clock() - entry.fetched_at
             if age < self._settings.secret_cache_ttl:
                 return entry.value
