@@ -28,6 +28,7 @@ from ._translate import UpstreamCall
 __all__ = ["MAX_CONNECTIONS", "GatewayClient", "Reply"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 # Sized for hundreds of slow LLM calls in flight on one instance.
 MAX_CONNECTIONS = 1000
@@ -190,24 +191,18 @@ class GatewayClient:
         return settings.aig_token_secret is not None or settings.openai_key_secret is not None
 
     async def _refetch_secrets(self, deadline: float) -> bool:
-        remaining = max(deadline - self._clock(), 0.001)
-        try:
-            async with asyncio.timeout(remaining):
-                return await self._secrets.refetch()
-        except TimeoutError:
-            raise UpstreamTimeout(
-                "UPSTREAM_TIMEOUT_SECONDS ran out while refetching secrets"
-            ) from None
+        return await self._by_deadline(self._secrets.refetch(), deadline, "refetching secrets")
 
     async def _credentials(self, deadline: float) -> Credentials:
-        remaining = max(deadline - self._clock(), 0.001)
+        return await self._by_deadline(self._secrets.credentials(), deadline, "reading secrets")
+
+    async def _by_deadline(self, work: Awaitable[R], deadline: float, doing: str) -> R:
+        """`work`, cut off (as upstream_timeout) when the request's deadline passes."""
         try:
-            async with asyncio.timeout(remaining):
-                return await self._secrets.credentials()
+            async with asyncio.timeout(max(deadline - self._clock(), 0.001)):
+                return await work
         except TimeoutError:
-            raise UpstreamTimeout(
-                "UPSTREAM_TIMEOUT_SECONDS ran out while reading secrets"
-            ) from None
+            raise UpstreamTimeout(f"UPSTREAM_TIMEOUT_SECONDS ran out while {doing}") from None
 
     async def _attempt(
         self,
@@ -260,12 +255,9 @@ class GatewayClient:
                 response = await client.send(request, stream=stream)
                 if stream and response.status_code >= 400:
                     await response.aread()
-        except TimeoutError:
-            raise _Retryable(
-                UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
-            ) from None
-        except httpx.TimeoutException as exc:
-            if deadline - self._clock() < MIN_ATTEMPT_SECONDS:
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            # The request's own deadline, or httpx's per-read timeout with no time left after it.
+            if isinstance(exc, TimeoutError) or deadline - self._clock() < MIN_ATTEMPT_SECONDS:
                 raise _Retryable(
                     UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
                 ) from None

@@ -102,7 +102,6 @@ def _normalize_responses(body: dict[str, Any]) -> dict[str, Any]:
     else:
         finish_reason = "stop"
 
-    usage = _dict(body.get("usage"))
     return _result(
         body,
         status=status,
@@ -110,17 +109,7 @@ def _normalize_responses(body: dict[str, Any]) -> dict[str, Any]:
         output_text="".join(texts),
         refusal="".join(refusals) if refusals else None,
         tool_calls=tool_calls,
-        usage={
-            "input_tokens": _count(usage.get("input_tokens")),
-            "output_tokens": _count(usage.get("output_tokens")),
-            "total_tokens": _count(usage.get("total_tokens")),
-            "cached_input_tokens": _count(
-                _dict(usage.get("input_tokens_details")).get("cached_tokens")
-            ),
-            "reasoning_tokens": _count(
-                _dict(usage.get("output_tokens_details")).get("reasoning_tokens")
-            ),
-        },
+        usage=_usage(body.get("usage"), "input_tokens", "output_tokens"),
     )
 
 
@@ -155,7 +144,6 @@ def _normalize_chat(body: dict[str, Any]) -> dict[str, Any]:
     status = "incomplete" if finish_reason in ("length", "content_filter") else "completed"
 
     refusal = message.get("refusal")
-    usage = _dict(body.get("usage"))
     return _result(
         body,
         status=status,
@@ -163,18 +151,25 @@ def _normalize_chat(body: dict[str, Any]) -> dict[str, Any]:
         output_text=_content_text(message.get("content")),
         refusal=refusal if isinstance(refusal, str) else None,
         tool_calls=tool_calls,
-        usage={
-            "input_tokens": _count(usage.get("prompt_tokens")),
-            "output_tokens": _count(usage.get("completion_tokens")),
-            "total_tokens": _count(usage.get("total_tokens")),
-            "cached_input_tokens": _count(
-                _dict(usage.get("prompt_tokens_details")).get("cached_tokens")
-            ),
-            "reasoning_tokens": _count(
-                _dict(usage.get("completion_tokens_details")).get("reasoning_tokens")
-            ),
-        },
+        usage=_usage(body.get("usage"), "prompt_tokens", "completion_tokens"),
     )
+
+
+def _usage(raw: Any, input_key: str, output_key: str) -> dict[str, int]:
+    """The contract's usage from either API's: Responses input/output_tokens, Chat
+    prompt/completion_tokens, each with its `*_details` object (absent details count 0)."""
+    usage = _dict(raw)
+    return {
+        "input_tokens": _count(usage.get(input_key)),
+        "output_tokens": _count(usage.get(output_key)),
+        "total_tokens": _count(usage.get("total_tokens")),
+        "cached_input_tokens": _count(
+            _dict(usage.get(f"{input_key}_details")).get("cached_tokens")
+        ),
+        "reasoning_tokens": _count(
+            _dict(usage.get(f"{output_key}_details")).get("reasoning_tokens")
+        ),
+    }
 
 
 def _result(body: dict[str, Any], **fields: Any) -> dict[str, Any]:
