@@ -17,7 +17,13 @@ from typing import Any, Generic, TypeVar
 import httpx
 import msgspec
 
-from ._errors import RelayError, UpstreamAuth, UpstreamError, UpstreamTimeout
+from ._errors import (
+    RelayError,
+    SecretUnavailable,
+    UpstreamAuth,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from ._logging import log
 from ._normalize import classify_error
 from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
@@ -156,7 +162,11 @@ class GatewayClient:
                     # Perhaps a rotated key: drop cached secrets, fetch them again, try once
                     # more; unless they were fetched moments ago, when a retry changes nothing.
                     rotated = True
-                    if not await self._refetch_secrets(deadline):
+                    try:
+                        refetched = await self._refetch_secrets(deadline)
+                    except (UpstreamTimeout, SecretUnavailable):
+                        refetched = False  # the refusal is the news, not the slow store
+                    if not refetched:
                         raise error from None
                     log(
                         "WARNING",
