@@ -227,6 +227,8 @@ def main() -> int:
             started = time.monotonic()
             warm = asyncio.run(_drive(server.url, WARMUP_REQUESTS, args.concurrency, 0))
             rss_before = _tree_rss_kib(server.process.pid)
+            BY_KIND.clear()  # the report covers the measured run only
+            LOST_SAMPLES.clear()
             # Half-way through, Secret Manager goes down for a while: stale values must carry on.
             secrets.set_fault(None, grpc.StatusCode.UNAVAILABLE, times=200)
             outcomes = asyncio.run(
