@@ -14,7 +14,7 @@ from typing import Any
 
 from cloudevents.http.event import CloudEvent
 
-from relay import ConfigError, Context, log
+from relay import REQUEST_ID, ConfigError, Context, log
 
 from ._dedup import Deduplicator
 from ._runtime import get_relay
@@ -41,9 +41,11 @@ async def handle_event(event: CloudEvent) -> None:
     message_id = str(message.get("messageId") or message.get("message_id") or event["id"])
     attributes = message.get("attributes")
     request_id = attributes.get("request_id") if isinstance(attributes, dict) else None
+    if not (isinstance(request_id, str) and REQUEST_ID.match(request_id)):
+        request_id = f"pubsub-{message_id}"[:128]  # absent, or not the contract's shape
     context = Context(
-        log_fields={"source": "pubsub", "pubsub_message_id": message_id},
-        request_id=request_id if isinstance(request_id, str) else f"pubsub-{message_id}",
+        log_fields={"source": "pubsub", "pubsub_message_id": message_id[:128]},
+        request_id=request_id,
         # Nobody reads an event's answer as it arrives: a `stream: true` payload runs plainly.
         allow_stream=False,
     )

@@ -30,11 +30,12 @@ _encoder = msgspec.json.Encoder()
 
 async def handle_http(request: Request) -> Response:
     """Answer one HTTP call to `prompt`."""
-    context = _context(request)
     try:
         relay = get_relay()
     except ConfigError as exc:
-        return _response(config_error_answer(exc, context))
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+        return _response(config_error_answer(exc, _context(request, project)))
+    context = _context(request, relay.settings.project)
     try:
         body = await _read_body(request, relay.settings.max_body_bytes)
     except RelayError as exc:
@@ -65,10 +66,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _context(request: Request) -> Context:
+def _context(request: Request, project: str | None) -> Context:
     headers = request.headers
     fields: dict[str, Any] = {}
-    fields.update(trace_field(headers, os.environ.get("GOOGLE_CLOUD_PROJECT")))
+    fields.update(trace_field(headers, project))
     job = headers.get("x-cloudscheduler-jobname")
     if job:
         fields["scheduler_job"] = job[:500]

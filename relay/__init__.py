@@ -20,12 +20,13 @@ from ._errors import (
     UpstreamTimeout,
 )
 from ._logging import log, trace_field
-from ._request import PromptRequest, decode_prompt, decode_request
+from ._request import REQUEST_ID, PromptRequest, decode_prompt, decode_request
 from ._secrets import SecretManagerStore, Secrets
 from ._service import Answer, Context, Relay, config_error_answer
 from ._settings import Secret, Settings
 
 __all__ = [
+    "REQUEST_ID",
     "Answer",
     "ConfigError",
     "Context",

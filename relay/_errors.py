@@ -62,6 +62,8 @@ class RelayError(Exception):
         self.upstream_code = upstream_code
         self.retry_after = retry_after
         self.attempts = attempts
+        # The gateway's log id when the gateway answered (for the log line, not the answer).
+        self.gateway_log_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's `error` object."""

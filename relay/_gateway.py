@@ -18,6 +18,7 @@ import httpx
 import msgspec
 
 from ._errors import (
+    InternalError,
     RelayError,
     SecretUnavailable,
     UpstreamAuth,
@@ -25,7 +26,7 @@ from ._errors import (
     UpstreamTimeout,
 )
 from ._logging import log
-from ._normalize import classify_error
+from ._normalize import FailedResponse, classify_error
 from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
 from ._secrets import Credentials, Secrets
 from ._settings import Settings
@@ -44,6 +45,8 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 USER_AGENT = "aig-prompt-function/0.1"
 # Bodies larger than this are not what an LLM answers; refuse rather than buffer them.
 MAX_UPSTREAM_BODY_BYTES = 32 * 1024 * 1024
+# An error body is read for its message and code only.
+MAX_ERROR_BODY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +130,7 @@ class GatewayClient:
         """
 
         async def attempt(credentials: Credentials) -> tuple[httpx.Response, httpx.Headers]:
-            response = await self._attempt_stream(call, credentials, deadline)
+            response = await self._post(call, credentials, deadline)
             return response, response.headers
 
         return await self._retrying(attempt, deadline)
@@ -140,61 +143,74 @@ class GatewayClient:
         attempts = 0
         retries = 0
         rotated = False
-        while True:
-            remaining = deadline - self._clock()
-            if remaining < MIN_ATTEMPT_SECONDS and attempts:
-                raise UpstreamTimeout(
-                    "UPSTREAM_TIMEOUT_SECONDS ran out before the gateway answered",
-                    attempts=attempts,
-                )
-            credentials = await self._credentials(deadline)
-            attempts += 1
-            try:
-                value, headers = await attempt(credentials)
-                return Reply(value, headers, attempts)
-            except _Retryable as failed:
-                error = failed.error
-                error.attempts = attempts
-                if isinstance(error, UpstreamAuth):
-                    # Only a 401 can mean "rotated"; anything else about credentials is final.
-                    if error.upstream_status != 401 or rotated or not self._rotatable():
-                        raise error from None
-                    # Perhaps a rotated key: drop cached secrets, fetch them again, try once
-                    # more; unless they were fetched moments ago, when a retry changes nothing.
-                    rotated = True
-                    try:
-                        refetched = await self._refetch_secrets(deadline)
-                    except (UpstreamTimeout, SecretUnavailable):
-                        refetched = False  # the refusal is the news, not the slow store
-                    if not refetched:
-                        raise error from None
-                    log(
-                        "WARNING",
-                        "upstream refused credentials; refetching secrets",
-                        event="credentials_refetch",
-                        upstream_status=401,
+        try:
+            while True:
+                if attempts and deadline - self._clock() < MIN_ATTEMPT_SECONDS:
+                    raise UpstreamTimeout(
+                        "UPSTREAM_TIMEOUT_SECONDS ran out before the gateway answered"
                     )
-                    continue
-                if isinstance(error, UpstreamTimeout) or retries >= self._settings.max_retries:
-                    raise error from None
-                delay = retry_delay(retries, failed.retry_after, self._rand)
-                left = deadline - self._clock()
-                if delay is None or delay + MIN_ATTEMPT_SECONDS > left:
-                    raise error from None
-                retries += 1
-                log(
-                    "DEBUG",
-                    "retrying upstream call",
-                    event="upstream_retry",
-                    retry=retries,
-                    wait_seconds=round(delay, 3),
-                    error_type=error.type,
-                    upstream_status=error.upstream_status,
-                )
-                await asyncio.sleep(delay)
-            except RelayError as error:
-                error.attempts = attempts
-                raise
+                credentials = await self._credentials(deadline)
+                attempts += 1
+                try:
+                    value, headers = await attempt(credentials)
+                    return Reply(value, headers, attempts)
+                except _Retryable as failed:
+                    error = failed.error
+                    if isinstance(error, UpstreamAuth):
+                        if rotated or not await self._rotated(error, deadline):
+                            raise error from None
+                        rotated = True
+                        continue
+                    delay = self._retry_delay(error, failed.retry_after, retries, deadline)
+                    if delay is None:
+                        raise error from None
+                    retries += 1
+                    log(
+                        "DEBUG",
+                        "retrying upstream call",
+                        event="upstream_retry",
+                        retry=retries,
+                        wait_seconds=round(delay, 3),
+                        error_type=error.type,
+                        upstream_status=error.upstream_status,
+                    )
+                    await asyncio.sleep(delay)
+        except RelayError as error:
+            # Whatever ended the call, it reports how many upstream calls were made.
+            error.attempts = attempts
+            raise
+
+    def _retry_delay(
+        self, error: RelayError, retry_after: float | None, retries: int, deadline: float
+    ) -> float | None:
+        """The wait before another attempt, or None when there is to be none."""
+        if isinstance(error, UpstreamTimeout) or retries >= self._settings.max_retries:
+            return None
+        delay = retry_delay(retries, retry_after, self._rand)
+        if delay is None or delay + MIN_ATTEMPT_SECONDS > deadline - self._clock():
+            return None  # no wait is started that the deadline would cut short
+        return delay
+
+    async def _rotated(self, error: UpstreamAuth, deadline: float) -> bool:
+        """After a 401, whether secrets were fetched again (perhaps rotated) for one more try.
+
+        Only a 401 can mean "rotated"; a 403 is final. Secrets from the environment cannot
+        rotate; ones a refetch confirmed moments ago are current, so a retry changes nothing.
+        """
+        if error.upstream_status != 401 or not self._rotatable():
+            return False
+        try:
+            refetched = await self._refetch_secrets(deadline)
+        except (UpstreamTimeout, SecretUnavailable):
+            return False  # the refusal is the news, not the slow store
+        if refetched:
+            log(
+                "WARNING",
+                "upstream refused credentials; refetched secrets",
+                event="credentials_refetch",
+                upstream_status=401,
+            )
+        return refetched
 
     def _rotatable(self) -> bool:
         settings = self._settings
@@ -221,10 +237,8 @@ class GatewayClient:
         parse: Callable[[Any], T],
         deadline: float,
     ) -> tuple[T, httpx.Headers]:
-        response = await self._post(call, credentials, deadline, stream=False)
-        body = response.content
-        if len(body) > MAX_UPSTREAM_BODY_BYTES:
-            raise UpstreamError("gateway answered with a body too large to relay")
+        response = await self._post(call, credentials, deadline)
+        body = await self._read(response, deadline, MAX_UPSTREAM_BODY_BYTES)
         try:
             data = msgspec.json.decode(body)
         except (msgspec.DecodeError, RecursionError):
@@ -238,19 +252,18 @@ class GatewayClient:
             ) from None
         try:
             return parse(data), response.headers
+        except FailedResponse as exc:
+            # The provider ran it and said it failed: another try would be billed again.
+            exc.upstream_status = exc.upstream_status or response.status_code
+            raise
         except UpstreamError as exc:
             exc.upstream_status = exc.upstream_status or response.status_code
             raise _Retryable(exc) from None
 
-    async def _attempt_stream(
+    async def _post(
         self, call: UpstreamCall, credentials: Credentials, deadline: float
     ) -> httpx.Response:
-        return await self._post(call, credentials, deadline, stream=True)
-
-    async def _post(
-        self, call: UpstreamCall, credentials: Credentials, deadline: float, *, stream: bool
-    ) -> httpx.Response:
-        """One POST; a 2xx response is returned (body read unless `stream`), errors raised."""
+        """One POST; returns a 2xx response with its body unread, raises for anything else."""
         remaining = deadline - self._clock()
         client = self._http()
         request = client.build_request(
@@ -262,31 +275,58 @@ class GatewayClient:
         )
         try:
             async with asyncio.timeout(remaining):
-                response = await client.send(request, stream=stream)
-                if stream and response.status_code >= 400:
-                    await response.aread()
+                response = await client.send(request, stream=True)
         except (TimeoutError, httpx.TimeoutException) as exc:
-            # The request's own deadline, or httpx's per-read timeout with no time left after it.
-            if isinstance(exc, TimeoutError) or deadline - self._clock() < MIN_ATTEMPT_SECONDS:
-                raise _Retryable(
-                    UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
-                ) from None
-            raise _Retryable(UpstreamError(f"gateway timed out ({type(exc).__name__})")) from None
+            raise self._timed_out(exc, deadline) from None
+        except httpx.LocalProtocolError:
+            # We built a request HTTP refuses: a bug, not a gateway fault, so never retried.
+            raise InternalError("the upstream request could not be sent") from None
         except httpx.TransportError as exc:
             raise _Retryable(
                 UpstreamError(f"could not reach the gateway ({type(exc).__name__})")
             ) from None
-        if response.status_code >= 400:
+        if response.status_code < 400:
+            return response
+        body = await self._read(response, deadline, MAX_ERROR_BODY_BYTES, truncate=True)
+        retry_after = parse_retry_after(response.headers)
+        error = classify_error(response.status_code, body, retry_after=retry_after)
+        error.gateway_log_id = response.headers.get("cf-aig-log-id")
+        if should_retry_status(response.status_code, response.headers, error.upstream_code):
+            raise _Retryable(error, retry_after)
+        if isinstance(error, UpstreamAuth):
+            raise _Retryable(error)  # a 401 may mean rotated secrets: _retrying decides
+        raise error
+
+    async def _read(
+        self, response: httpx.Response, deadline: float, limit: int, *, truncate: bool = False
+    ) -> bytes:
+        """The body, read within the deadline and at most `limit` bytes (refused, or cut)."""
+        body = bytearray()
+        try:
+            async with asyncio.timeout(max(deadline - self._clock(), 0.001)):
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        if truncate:
+                            return bytes(body[:limit])
+                        raise UpstreamError("gateway answered with a body too large to relay")
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise self._timed_out(exc, deadline) from None
+        except httpx.TransportError as exc:
+            raise _Retryable(
+                UpstreamError(f"the gateway's answer broke off ({type(exc).__name__})")
+            ) from None
+        finally:
             await response.aclose()
-            retry_after = parse_retry_after(response.headers)
-            error = classify_error(response.status_code, response.content, retry_after=retry_after)
-            retryable = should_retry_status(
-                response.status_code, response.headers, error.upstream_code
+        return bytes(body)
+
+    def _timed_out(self, exc: Exception, deadline: float) -> _Retryable:
+        """The request's own deadline, or httpx's per-read timeout with no time left after it."""
+        if isinstance(exc, TimeoutError) or deadline - self._clock() < MIN_ATTEMPT_SECONDS:
+            return _Retryable(
+                UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
             )
-            if retryable or isinstance(error, UpstreamAuth):
-                raise _Retryable(error, retry_after)
-            raise error
-        return response
+        return _Retryable(UpstreamError(f"gateway timed out ({type(exc).__name__})"))
 
 
 def _upstream_headers(call: UpstreamCall, credentials: Credentials) -> dict[str, str]:

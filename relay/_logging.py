@@ -10,7 +10,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 import msgspec
@@ -48,7 +48,9 @@ def register_secret(value: str) -> None:
 
 def redact(text: str) -> str:
     """`text` with every known secret value replaced by [REDACTED]."""
-    for secret in _secrets:
+    with _secrets_lock:
+        known = tuple(_secrets)
+    for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
@@ -77,7 +79,10 @@ def trace_field(headers: Mapping[str, str], project: str | None) -> dict[str, st
     cloud = headers.get("x-cloud-trace-context")
     parent = headers.get("traceparent")
     if cloud and (match := _CLOUD_TRACE.match(cloud.strip())):
-        trace_id, span_id = match.group(1).lower(), match.group(2)
+        trace_id = match.group(1).lower()
+        # X-Cloud-Trace-Context carries the span id in decimal; Cloud Logging wants 16 hex digits.
+        span = match.group(2)
+        span_id = f"{int(span):016x}" if span and int(span) < 2**64 else None
     elif parent and (match := _TRACEPARENT.match(parent.strip().lower())):
         trace_id, span_id = match.group(1), match.group(2)
     if trace_id is None:
@@ -86,11 +91,6 @@ def trace_field(headers: Mapping[str, str], project: str | None) -> dict[str, st
     if span_id:
         fields[SPAN_FIELD] = span_id
     return fields
-
-
-def secrets_known() -> Iterable[str]:
-    """The secret values registered so far (for tests that scan output)."""
-    return tuple(_secrets)
 
 
 def _timestamp() -> str:

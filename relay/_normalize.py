@@ -21,23 +21,18 @@ from ._errors import (
 )
 from ._request import Api
 
-__all__ = ["classify_error", "empty_usage", "normalize", "parse_output_json"]
+__all__ = ["FailedResponse", "classify_error", "normalize", "parse_output_json"]
 
 # An upstream message is shown to the caller, but only this much of it.
 MAX_UPSTREAM_MESSAGE_CHARS = 500
 # Statuses the gateway or provider use for "your request is wrong" (guardrails answer 424).
 _REJECTED_STATUSES = frozenset({400, 404, 413, 422, 424})
+_FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter"})
 
 
-def empty_usage() -> dict[str, int]:
-    """The usage object with every count at zero."""
-    return {
-        "input_tokens": 0,
-        "output_tokens": 0,
-        "total_tokens": 0,
-        "cached_input_tokens": 0,
-        "reasoning_tokens": 0,
-    }
+class FailedResponse(UpstreamError):
+    """A well-formed answer saying the run failed (or is not finished): not worth a retry,
+    since the provider ran it and another run would be billed again."""
 
 
 def normalize(api: Api, body: Any) -> dict[str, Any]:
@@ -65,12 +60,12 @@ def _normalize_responses(body: dict[str, Any]) -> dict[str, Any]:
         raise UpstreamError("upstream answered with a body that is not a Responses object")
     if status in ("failed", "cancelled"):
         error = _dict(body.get("error"))
-        raise UpstreamError(
+        raise FailedResponse(
             f"the response {status}: {_text(error.get('message')) or 'no reason given'}",
             upstream_code=_code(error.get("code")),
         )
     if status not in ("completed", "incomplete"):
-        raise UpstreamError(f"upstream answered with unexpected status {status[:40]!r}")
+        raise FailedResponse(f"upstream answered with unexpected status {status[:40]!r}")
 
     texts: list[str] = []
     refusals: list[str] = []
@@ -138,9 +133,11 @@ def _normalize_chat(body: dict[str, Any]) -> dict[str, Any]:
             }
         )
 
-    finish_reason = choice.get("finish_reason") or "stop"
+    finish_reason = choice.get("finish_reason")
     if finish_reason == "function_call":
         finish_reason = "tool_calls"
+    elif finish_reason not in _FINISH_REASONS:
+        finish_reason = "stop"  # the contract's four values only; a provider's own means "ended"
     status = "incomplete" if finish_reason in ("length", "content_filter") else "completed"
 
     refusal = message.get("refusal")
@@ -204,11 +201,6 @@ def classify_error(status: int, body: bytes, *, retry_after: float | None = None
     if status in _REJECTED_STATUSES or (400 <= status < 500 and status not in (408, 409)):
         return UpstreamRejected(text, upstream_status=status, upstream_code=code)
     return UpstreamError(text, upstream_status=status, upstream_code=code)
-
-
-def error_code(body: bytes) -> str | int | None:
-    """The OpenAI `error.code` or Cloudflare's internal code in an error body, if any."""
-    return _error_details(body)[0]
 
 
 def _error_details(body: bytes) -> tuple[str | int | None, str, str]:

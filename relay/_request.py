@@ -13,8 +13,12 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 
 from ._errors import InvalidRequest
+from ._settings import Api
 
 __all__ = [
+    "REQUEST_ID",
+    "REQUEST_ID_PATTERN",
+    "Api",
     "BatchRequest",
     "CacheOptions",
     "JsonSchema",
@@ -26,15 +30,20 @@ __all__ = [
     "decode_request",
 ]
 
+# Patterns end in \Z, not $: msgspec searches with `re`, where $ also matches before a final
+# newline, and a trailing "\n" must not slip into a header or an echoed id.
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}\Z"
+REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 # Header-bound text: visible ASCII only, so no CR/LF (or anything else) can reach a header.
-HeaderText = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^[\x20-\x7e]+$")]
-RequestId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
-ToolName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+HeaderText = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^[\x20-\x7e]+\Z")]
+RequestId = Annotated[str, msgspec.Meta(pattern=REQUEST_ID_PATTERN)]
+ToolName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}\Z")]
 MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-MetadataValue = str | int | float | bool
+# Values travel in one header (cf-aig-metadata): keep each short.
+MetadataValue = Annotated[str, msgspec.Meta(max_length=512)] | int | float | bool
 Role = Literal["system", "developer", "user", "assistant"]
-Api = Literal["responses", "chat"]
 
 # Cloudflare's documented bounds for cf-aig-cache-ttl and cf-aig-metadata.
 CACHE_TTL_MIN_SECONDS = 60
@@ -121,8 +130,6 @@ class PromptRequest(_Strict):
             raise ValueError(
                 f"exactly one of prompt, messages or input is required (found {found})"
             )
-        if self.input is not None and self.api == "chat":
-            raise ValueError("input is Responses-style; with api 'chat' send prompt or messages")
         if isinstance(self.tool_choice, ToolChoiceFunction):
             names = {tool.name for tool in self.tools or ()}
             if self.tool_choice.name not in names:
@@ -171,9 +178,19 @@ def _decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
         raise InvalidRequest("body is nested too deeply") from None
 
 
+# What each pattern means, for people (msgspec would quote the regex).
+_PATTERN_WORDS = {
+    REQUEST_ID_PATTERN: "at most 128 of A-Z a-z 0-9 . _ : -",
+    r"^[\x20-\x7e]+\Z": "visible ASCII characters only",
+    r"^[A-Za-z0-9_-]{1,64}\Z": "1 to 64 of A-Z a-z 0-9 _ -",
+}
+
+
 def _describe(message: str) -> str:
     """Turn msgspec's wording into `field: what is wrong`."""
     message = message.replace(" | null", "").replace("`null | ", "`")
+    for pattern, words in _PATTERN_WORDS.items():
+        message = message.replace(f"`str` matching regex {pattern!r}", f"`str` of {words}")
     path = ""
     match = _AT_PATH.search(message)
     if match:

@@ -80,16 +80,13 @@ class Secrets:
         """The current credentials; raises ConfigError or SecretUnavailable."""
         settings = self._settings
         token_name, key_name = settings.aig_token_secret, settings.openai_key_secret
-        if token_name is not None and key_name is not None:
-            token, key = await asyncio.gather(self._get(token_name), self._get(key_name))
-            return Credentials(token, key)
-        maybe_token = await self._get(token_name) if token_name else settings.aig_token
-        openai_key = await self._get(key_name) if key_name else settings.openai_key
-        if (
-            maybe_token is None
-        ):  # Settings.from_env already refuses this; kept for direct construction.
+        token, key = await asyncio.gather(
+            self._get(token_name) if token_name else _given(settings.aig_token),
+            self._get(key_name) if key_name else _given(settings.openai_key),
+        )
+        if token is None:
             raise ConfigError("AIG_TOKEN_SECRET or AIG_TOKEN must be set")
-        return Credentials(maybe_token, openai_key)
+        return Credentials(token, key)
 
     async def refetch(self) -> bool:
         """Fetch the Secret Manager secrets again now, for a caller that saw a 401 (rotation).
@@ -139,7 +136,8 @@ class Secrets:
 
             def done(future: asyncio.Future[Secret]) -> None:
                 self._inflight.pop(name, None)
-                # A background refresh's failure was logged; mark it retrieved.
+                # A background refresh's failure reaches the log through the store's errors
+                # (SecretUnavailable / ConfigError, logged above or by the waiting request).
                 if not future.cancelled():
                     future.exception()
 
@@ -152,9 +150,9 @@ class Secrets:
             raw = await self._fetch(name)
         except SecretUnavailable as exc:
             age = self._clock() - previous.fetched_at if previous else math.inf
-            if previous is None or age > self._settings.secret_cache_ttl + (
-                self._settings.secret_max_stale
-            ):
+            too_old = age > self._settings.secret_cache_ttl + self._settings.secret_max_stale
+            # A value upstream just refused is no fallback: retrying with it changes nothing.
+            if previous is None or previous.rejected or too_old:
                 raise
             log(
                 "WARNING",
@@ -189,6 +187,10 @@ class Secrets:
         return await self._store.access(name, timeout=self._settings.secret_timeout)
 
 
+async def _given(value: Secret | None) -> Secret | None:
+    return value
+
+
 class SecretManagerStore:
     """Google Secret Manager through the official async client (plaintext gRPC for an emulator)."""
 
@@ -200,8 +202,15 @@ class SecretManagerStore:
         """Read one secret version and check its CRC32C; map failures to contract errors."""
         from google.api_core import exceptions as gexc
         from google.api_core.retry_async import AsyncRetry, if_exception_type
+        from google.auth.exceptions import GoogleAuthError
 
-        client = self._client or self._make_client()
+        try:
+            client = self._client or self._make_client()
+        except GoogleAuthError as exc:
+            raise ConfigError(
+                f"no credentials to read secret {name} ({type(exc).__name__}): run with a "
+                "service account, or `gcloud auth application-default login` locally"
+            ) from None
         retry = AsyncRetry(
             predicate=if_exception_type(
                 gexc.ServiceUnavailable, gexc.ResourceExhausted, gexc.InternalServerError
@@ -224,17 +233,32 @@ class SecretManagerStore:
                 f"this function may not read secret {name} ({type(exc).__name__}): grant "
                 "roles/secretmanager.secretAccessor on it to the runtime service account"
             ) from None
-        except (gexc.GoogleAPIError, TimeoutError, OSError) as exc:
+        except (gexc.GoogleAPIError, GoogleAuthError, TimeoutError, OSError) as exc:
             raise SecretUnavailable(
                 f"Secret Manager did not answer for {name} ({type(exc).__name__})"
+            ) from None
+        except Exception as exc:
+            # Anything else from the client library: transient as far as we can tell, and said so.
+            log(
+                "ERROR",
+                "unexpected Secret Manager failure",
+                secret=name,
+                error=f"{type(exc).__name__}",
+            )
+            raise SecretUnavailable(
+                f"Secret Manager failed for {name} ({type(exc).__name__})"
             ) from None
         payload = response.payload
         if payload.data_crc32c and _crc32c(payload.data) != payload.data_crc32c:
             raise SecretUnavailable(f"secret {name} arrived corrupted (CRC32C mismatch)")
         try:
-            return bytes(payload.data).decode("utf-8").strip()
+            value = bytes(payload.data).decode("utf-8").strip()
         except UnicodeDecodeError:
             raise ConfigError(f"secret {name} is not UTF-8 text") from None
+        if not value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            # It goes into a header: a newline inside would break the request. Never echo it.
+            raise ConfigError(f"secret {name} is empty or holds control characters")
+        return value
 
     def _make_client(self) -> Any:
         from google.cloud.secretmanager_v1 import SecretManagerServiceAsyncClient

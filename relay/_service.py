@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import time
 import traceback
 import uuid
@@ -31,15 +30,19 @@ from ._errors import (
 from ._gateway import GatewayClient
 from ._logging import log, redact
 from ._normalize import normalize, parse_output_json
-from ._request import BatchRequest, PromptRequest, decode_prompt, decode_request
+from ._request import (
+    REQUEST_ID,
+    BatchRequest,
+    PromptRequest,
+    decode_prompt,
+    decode_request,
+)
 from ._secrets import Secrets, SecretStore
 from ._settings import Settings
-from ._streaming import ChatStream, ResponsesStream, SSEParser, sse
+from ._streaming import UpstreamStream, sse
 from ._translate import UpstreamCall, build_call
 
 __all__ = ["Answer", "Context", "Relay"]
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +154,14 @@ class Relay:
         limit = self.settings.batch_max_items
         if len(batch.requests) > limit:
             error = InvalidRequest(f"requests: at most {limit} items (BATCH_MAX_ITEMS)")
-            started = self._clock()
-            return self._failure(error, _new_request_id(), None, started, context)
+            return self._failure(error, _new_request_id(), None, self._clock(), context)
         gate = asyncio.Semaphore(self.settings.batch_concurrency)
+        # One deadline for the whole batch: items waiting for a slot spend the same budget, so a
+        # batch never outlives UPSTREAM_TIMEOUT_SECONDS (and the platform's timeout behind it).
+        started = self._clock()
 
         async def one(index: int, raw: msgspec.Raw) -> dict[str, Any]:
             async with gate:
-                started = self._clock()
                 item_context = Context(
                     log_fields={**context.log_fields, "batch_index": index},
                     default_metadata=context.default_metadata,
@@ -253,39 +257,42 @@ class Relay:
         context: Context,
     ) -> AsyncIterator[bytes]:
         """Pass text on as `delta` events, then one `result` (or `error`) event."""
+        upstream = UpstreamStream(response, call.api)
+        ended = False
         try:
-            async with asyncio.timeout(max(deadline - self._clock(), 0.001)):
-                if "json" in response.headers.get("content-type", ""):
-                    # An answer that is not a stream (a cached one, say) still streams as one.
-                    fields = normalize(call.api, msgspec.json.decode(await response.aread()))
-                    if fields["output_text"]:
-                        yield sse("delta", {"text": fields["output_text"]})
-                else:
-                    folder = ChatStream() if call.api == "chat" else ResponsesStream()
-                    parser = SSEParser()
-                    async for chunk in response.aiter_bytes():
-                        for event in parser.feed(chunk):
-                            text = folder.feed(event)
-                            if text:
-                                yield sse("delta", {"text": text})
-                        if folder.done:
-                            break
-                    for event in parser.close():
-                        folder.feed(event)
-                    fields = folder.result()
+            async for text in upstream.texts(deadline, self._clock):
+                yield sse("delta", {"text": text})
+            assert upstream.fields is not None
             result = self._result(
-                call, request, request_id, started, fields, response.headers, attempts
+                call, request, request_id, started, upstream.fields, response.headers, attempts
             )
             self._log_success(result, request, context)
+            ended = True
             yield sse("result", result)
         except Exception as exc:
             error = self._stream_error(exc, request_id)
             error.attempts = attempts
+            error.gateway_log_id = response.headers.get("cf-aig-log-id")
             failure = self._failure(error, request_id, call, started, context, request)
+            ended = True
             yield sse("error", failure.body)
         finally:
             with contextlib.suppress(Exception):
                 await response.aclose()
+            if not ended:
+                # The caller went away mid-stream: nothing was answered, but the call is logged.
+                log(
+                    "WARNING",
+                    "stream ended by the caller",
+                    request_id=request_id,
+                    api=call.api,
+                    model=call.model,
+                    outcome="client_disconnected",
+                    latency_ms=self._elapsed_ms(started),
+                    attempts=attempts,
+                    gateway_log_id=response.headers.get("cf-aig-log-id"),
+                    **context.log_fields,
+                )
 
     def _stream_error(self, exc: Exception, request_id: str) -> RelayError:
         """The contract error for a failure after a stream's first byte."""
@@ -339,6 +346,7 @@ class Relay:
             error=error.message,
             upstream_status=error.upstream_status,
             upstream_code=error.upstream_code,
+            gateway_log_id=error.gateway_log_id,
             **self._prompt_fields(request),
             **context.log_fields,
         )
@@ -398,6 +406,7 @@ def config_error_answer(error: ConfigError, context: Context | None = None) -> A
         outcome=error.type,
         http_status=error.status,
         error=error.message,
+        **(context.log_fields if context else {}),
     )
     body = {"ok": False, "request_id": request_id, "error": error.to_dict()}
     return Answer(error.status, body, {}, error)
@@ -414,4 +423,4 @@ def _request_id_from_raw(body: bytes) -> str | None:
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
     value = data.get("request_id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and _REQUEST_ID.match(value) else None
+    return value if isinstance(value, str) and REQUEST_ID.match(value) else None

@@ -8,15 +8,30 @@ carries its full response in the terminal event), so one normalizer serves both 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import msgspec
 
-from ._errors import UpstreamError
+from ._errors import UpstreamError, UpstreamTimeout
 from ._normalize import normalize
+from ._request import Api
 
-__all__ = ["ChatStream", "ResponsesStream", "SSEParser", "StreamEvent", "sse"]
+__all__ = [
+    "MAX_SSE_LINE_BYTES",
+    "ChatStream",
+    "ResponsesStream",
+    "SSEParser",
+    "StreamEvent",
+    "UpstreamStream",
+    "sse",
+]
+
+# No event line of an LLM stream comes near this; a longer one is refused, not buffered.
+MAX_SSE_LINE_BYTES = 1024 * 1024
 
 _encoder = msgspec.json.Encoder()
 
@@ -34,42 +49,58 @@ class StreamEvent:
     data: str
 
 
-@dataclass(slots=True)
 class SSEParser:
-    """Incremental SSE parser (the WHATWG rules that matter: LF/CRLF, multi-line data, comments)."""
+    """Incremental SSE parser (the WHATWG rules that matter: LF/CRLF, multi-line data, comments).
 
-    _buffer: bytes = b""
-    _name: str = ""
-    _data: list[str] = field(default_factory=list)
+    Linear in the bytes fed: a line is searched for once, from where the last search stopped.
+    """
+
+    def __init__(self, max_line: int = MAX_SSE_LINE_BYTES) -> None:
+        self._buffer = bytearray()
+        self._searched = 0
+        self._name = ""
+        self._data: list[str] = []
+        self._max_line = max_line
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """Events completed by `chunk`."""
         self._buffer += chunk
         events: list[StreamEvent] = []
+        start = 0
         while True:
-            newline = self._buffer.find(b"\n")
+            newline = self._buffer.find(b"\n", max(start, self._searched))
             if newline < 0:
-                return events
-            line = self._buffer[:newline].rstrip(b"\r").decode("utf-8", "replace")
-            self._buffer = self._buffer[newline + 1 :]
-            if not line:
-                if self._data:
-                    events.append(StreamEvent(self._name, "\n".join(self._data)))
-                self._name, self._data = "", []
-            elif line.startswith(":"):
-                continue
-            else:
-                key, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if key == "event":
-                    self._name = value
-                elif key == "data":
-                    self._data.append(value)
+                break
+            line = bytes(self._buffer[start:newline]).rstrip(b"\r").decode("utf-8", "replace")
+            start = newline + 1
+            self._searched = start
+            event = self._line(line)
+            if event is not None:
+                events.append(event)
+        del self._buffer[:start]
+        self._searched = len(self._buffer)
+        if len(self._buffer) > self._max_line:
+            raise UpstreamError("upstream stream sent a line longer than we accept")
+        return events
+
+    def _line(self, line: str) -> StreamEvent | None:
+        if not line:
+            event = StreamEvent(self._name, "\n".join(self._data)) if self._data else None
+            self._name, self._data = "", []
+            return event
+        if line.startswith(":"):
+            return None
+        key, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if key == "event":
+            self._name = value
+        elif key == "data":
+            self._data.append(value)
+        return None
 
     def close(self) -> list[StreamEvent]:
         """A final event left without its blank line (a stream that just ends)."""
-        events = self.feed(b"\n\n") if self._buffer.strip() or self._data else []
-        return events
+        return self.feed(b"\n\n") if self._buffer.strip() or self._data else []
 
 
 class ChatStream:
@@ -93,33 +124,37 @@ class ChatStream:
         chunk = _decode(event.data)
         if isinstance(chunk.get("error"), dict):
             raise _stream_error(chunk["error"])
-        self._id = self._id or chunk.get("id")
-        self._model = self._model or chunk.get("model")
+        self._id = self._id or _str(chunk.get("id"))
+        self._model = self._model or _str(chunk.get("model"))
         if isinstance(chunk.get("usage"), dict):
             self._usage = chunk["usage"]
         text: list[str] = []
-        for choice in chunk.get("choices") or ():
+        for choice in _list(chunk.get("choices")):
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue  # only the first choice is relayed, as in the non-streaming result
-            delta = choice.get("delta") or {}
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                raise UpstreamError("upstream stream sent a chunk of an unexpected shape")
             if isinstance(delta.get("content"), str) and delta["content"]:
                 text.append(delta["content"])
             if isinstance(delta.get("refusal"), str):
                 self._refusal.append(delta["refusal"])
-            for call in delta.get("tool_calls") or ():
+            for call in _list(delta.get("tool_calls")):
                 self._tool_fragment(call)
-            if choice.get("finish_reason"):
+            if isinstance(choice.get("finish_reason"), str):
                 self._finish_reason = choice["finish_reason"]
         self._text.extend(text)
         return "".join(text) or None
 
-    def _tool_fragment(self, call: dict[str, Any]) -> None:
-        slot = self._tools.setdefault(
-            int(call.get("index", 0)), {"id": None, "name": None, "arguments": []}
-        )
-        function = call.get("function") or {}
-        slot["id"] = slot["id"] or call.get("id")
-        slot["name"] = slot["name"] or function.get("name")
+    def _tool_fragment(self, call: Any) -> None:
+        index = call.get("index", 0) if isinstance(call, dict) else None
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise UpstreamError("upstream stream sent a tool call of an unexpected shape")
+        slot = self._tools.setdefault(index, {"id": None, "name": None, "arguments": []})
+        function = call.get("function")
+        function = function if isinstance(function, dict) else {}
+        slot["id"] = slot["id"] or _str(call.get("id"))
+        slot["name"] = slot["name"] or _str(function.get("name"))
         if isinstance(function.get("arguments"), str):
             slot["arguments"].append(function["arguments"])
 
@@ -184,6 +219,56 @@ class ResponsesStream:
         if self._final is None:
             raise UpstreamError("the upstream stream ended before response.completed")
         return normalize("responses", self._final)
+
+
+class UpstreamStream:
+    """An open upstream answer, read as text deltas, then folded into the normalized fields."""
+
+    def __init__(self, response: httpx.Response, api: Api) -> None:
+        self._response = response
+        self._api = api
+        self.fields: dict[str, Any] | None = None
+
+    async def texts(self, deadline: float, clock: Callable[[], float]) -> AsyncIterator[str]:
+        """Yield text as it arrives; set `fields` at the end. Each read waits only until
+        `deadline`, and no timer stays armed across a yield (the reader's time is its own)."""
+        if "json" in self._response.headers.get("content-type", ""):
+            # An answer that is not a stream (a cached one, say) still streams, as one delta.
+            body = await _within(self._response.aread(), deadline, clock)
+            self.fields = normalize(self._api, _decode(body.decode("utf-8", "replace")))
+            if self.fields["output_text"]:
+                yield self.fields["output_text"]
+            return
+        folder = ChatStream() if self._api == "chat" else ResponsesStream()
+        parser = SSEParser()
+        chunks = self._response.aiter_bytes()
+        while not folder.done:
+            chunk = await _within(anext(chunks, None), deadline, clock)
+            if chunk is None:
+                break
+            for event in parser.feed(chunk):
+                text = folder.feed(event)
+                if text:
+                    yield text
+        for event in parser.close():
+            folder.feed(event)
+        self.fields = folder.result()
+
+
+async def _within(work: Awaitable[Any], deadline: float, clock: Callable[[], float]) -> Any:
+    try:
+        async with asyncio.timeout(max(deadline - clock(), 0.001)):
+            return await work
+    except TimeoutError:
+        raise UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out during the stream") from None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _decode(data: str) -> dict[str, Any]:

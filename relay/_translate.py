@@ -42,6 +42,12 @@ RESERVED_BODY_FIELDS = frozenset(
         "stream",
         "stream_options",
         "metadata",
+        # Would change what is billed or answered behind the result's back: background runs
+        # answer "queued", `n` bills choices the result drops, legacy functions bypass `tools`.
+        "background",
+        "n",
+        "functions",
+        "function_call",
     }
 )
 
@@ -116,7 +122,7 @@ def _responses_body(request: PromptRequest, model: str) -> dict[str, Any]:
     if request.prompt is not None:
         body["input"] = request.prompt
     elif request.messages is not None:
-        body["input"] = [_message(m) for m in request.messages]
+        body["input"] = [_message(m, "responses") for m in request.messages]
     else:
         body["input"] = request.input
     if request.instructions is not None:
@@ -147,7 +153,7 @@ def _chat_body(request: PromptRequest, model: str) -> dict[str, Any]:
     if request.prompt is not None:
         messages.append({"role": "user", "content": request.prompt})
     else:
-        messages.extend(_message(m) for m in request.messages or ())
+        messages.extend(_message(m, "chat") for m in request.messages or ())
     body: dict[str, Any] = {"model": model, "messages": messages}
     if request.max_output_tokens is not None:
         body["max_completion_tokens"] = request.max_output_tokens
@@ -172,8 +178,36 @@ def _chat_body(request: PromptRequest, model: str) -> dict[str, Any]:
     return body
 
 
-def _message(message: Message) -> dict[str, Any]:
-    return {"role": message.role, "content": message.content}
+def _message(message: Message, api: Api) -> dict[str, Any]:
+    content = message.content
+    if isinstance(content, list):
+        content = [_part(part, api, message.role) for part in content]
+    return {"role": message.role, "content": content}
+
+
+def _part(part: dict[str, Any], api: Api, role: str) -> dict[str, Any]:
+    """A content part in the other API's spelling (text and images); others pass through."""
+    kind = part.get("type")
+    if api == "responses":
+        if kind == "text":
+            text_type = "output_text" if role == "assistant" else "input_text"
+            return {"type": text_type, "text": part.get("text")}
+        if kind == "image_url":
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, dict) else image
+            converted = {"type": "input_image", "image_url": url}
+            if isinstance(image, dict) and "detail" in image:
+                converted["detail"] = image["detail"]
+            return converted
+    else:
+        if kind in ("input_text", "output_text"):
+            return {"type": "text", "text": part.get("text")}
+        if kind == "input_image":
+            image_url: dict[str, Any] = {"url": part.get("image_url")}
+            if "detail" in part:
+                image_url["detail"] = part["detail"]
+            return {"type": "image_url", "image_url": image_url}
+    return part
 
 
 def _common_sampling(request: PromptRequest, body: dict[str, Any]) -> None:

@@ -413,3 +413,111 @@ def test_403_is_final_even_with_rotatable_secrets() -> None:
     result = answer(relay, {"prompt": "hi"})
     assert result.body["error"]["type"] == "upstream_auth"
     assert len(seen) == 1
+
+
+def test_attempts_counted_when_refetch_finds_the_secret_gone() -> None:
+    """A 401, then the secret is gone at refetch: config_error, and attempts says 1."""
+    store = FakeStore({"projects/p/secrets/tok/versions/latest": "token-abcdefgh"})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        store.values.clear()
+        return httpx.Response(401, json={"error": {"code": "invalid_api_key"}})
+
+    relay = make_relay(handler, store=store, AIG_TOKEN_SECRET="projects/p/secrets/tok")
+    result = answer(relay, {"prompt": "hi"})
+    assert result.body["error"]["type"] == "config_error"
+    assert result.error is not None and result.error.attempts == 1
+
+
+def test_refused_value_is_not_reused_when_the_store_is_down() -> None:
+    """After a 401, a failing refetch does not retry with the value just refused."""
+    store = FakeStore({"projects/p/secrets/tok/versions/latest": "token-abcdefgh"})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        store.fail = SecretUnavailable("down")
+        return httpx.Response(401, json={"error": {"code": "invalid_api_key"}})
+
+    handler_calls: list[httpx.Request] = []
+
+    def counting(request: httpx.Request) -> httpx.Response:
+        handler_calls.append(request)
+        return handler(request)
+
+    relay = make_relay(counting, store=store, AIG_TOKEN_SECRET="projects/p/secrets/tok")
+    result = answer(relay, {"prompt": "hi"})
+    assert result.body["error"]["type"] == "upstream_auth"
+    assert len(handler_calls) == 1
+
+
+def test_background_run_status_is_not_retried() -> None:
+    """A well-formed Responses body that failed is answered once, not retried into a new bill."""
+    handler, seen = scripted(
+        httpx.Response(
+            200,
+            json={
+                "id": "resp_1",
+                "object": "response",
+                "status": "failed",
+                "output": [],
+                "error": {"code": "server_error", "message": "boom"},
+            },
+        )
+    )
+    result = answer(make_relay(handler, DEFAULT_API="responses"), {"prompt": "hi"})
+    assert result.body["error"]["type"] == "upstream_error"
+    assert result.body["error"]["upstream_code"] == "server_error"
+    assert len(seen) == 1
+
+
+def test_batch_shares_one_deadline() -> None:
+    """Items waiting for a slot spend the batch's budget: the batch ends by the deadline."""
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.25)
+        return httpx.Response(200, json=OK_CHAT)
+
+    settings = Settings.from_env(
+        {
+            **ENV,
+            "AIG_TOKEN": "tok-12345678",
+            "BATCH_CONCURRENCY": "1",
+            "UPSTREAM_TIMEOUT_SECONDS": "0.6",
+            "MAX_RETRIES": "0",
+        }
+    )
+    relay = Relay(settings, transport=httpx.MockTransport(slow))
+
+    async def run() -> tuple[Any, float]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        result = await relay.answer(json.dumps({"requests": [{"prompt": "x"}] * 6}).encode())
+        return result, loop.time() - start
+
+    result, elapsed = asyncio.run(run())
+    outcomes = [r["ok"] or r["error"]["type"] for r in result.body["results"]]
+    assert outcomes[0] is True
+    assert outcomes[-1] == "upstream_timeout"
+    assert elapsed < 1.2  # six items one at a time would take 1.5 s without the shared deadline
+
+
+def test_failure_log_line_carries_the_gateway_log_id() -> None:
+    """When the gateway answered an error, its log id is on the request's log line."""
+    import io
+
+    from relay._logging import set_stream
+
+    handler, _ = scripted(
+        httpx.Response(
+            400,
+            json={"error": {"message": "bad", "code": "x"}},
+            headers={"cf-aig-log-id": "LOG-400"},
+        )
+    )
+    stream = io.StringIO()
+    set_stream(stream)
+    try:
+        answer(make_relay(handler), {"prompt": "hi"})
+    finally:
+        set_stream(None)
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert (line["outcome"], line["gateway_log_id"]) == ("upstream_rejected", "LOG-400")

@@ -386,3 +386,9 @@ def test_non_json_error_body() -> None:
     error = classify_error(502, b"<html>bad gateway</html>")
     assert isinstance(error, UpstreamError)
     assert error.upstream_code is None
+
+
+def test_unknown_chat_finish_reason_is_stop() -> None:
+    """Only the contract's four finish reasons reach the caller."""
+    result = normalize("chat", {"choices": [{"finish_reason": "eos", "message": {"content": "x"}}]})
+    assert (result["finish_reason"], result["status"]) == ("stop", "completed")

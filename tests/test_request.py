@@ -40,7 +40,9 @@ def decode(body: Any) -> PromptRequest:
         ({"messages": [{"role": "user"}]}, "messages[0].content: required"),
         ({"messages": [{"role": "user", "content": "x", "name": "n"}]}, "unknown field `name`"),
         ({"prompt": "hi", "api": "completions"}, "api"),
-        ({"input": "hi", "api": "chat"}, "input is Responses-style"),
+        ({"prompt": "hi", "request_id": "ok\n"}, "request_id"),
+        ({"prompt": "hi", "cache": {"key": "abc\n"}}, "cache.key"),
+        ({"prompt": "hi", "metadata": {"k": "v" * 513}}, "metadata"),
         ({"prompt": "hi", "metadata": {str(i): i for i in range(6)}}, "metadata"),
         ({"prompt": "hi", "metadata": {"a": {"nested": 1}}}, "metadata"),
         ({"prompt": "hi", "cache": {"ttl": 59}}, "cache.ttl"),
@@ -77,6 +79,22 @@ def test_undecodable_bodies(raw: bytes, fragment: str) -> None:
     with pytest.raises(InvalidRequest) as info:
         decode_request(raw)
     assert fragment in info.value.message
+
+
+def test_regex_messages_are_words() -> None:
+    """A pattern failure says what is allowed, not the regex."""
+    with pytest.raises(InvalidRequest) as info:
+        decode_request(b'{"prompt": "hi", "request_id": "a b"}')
+    assert "A-Z a-z 0-9" in info.value.message and "regex" not in info.value.message
+
+
+def test_input_needs_the_responses_api() -> None:
+    """input with api chat (asked for, or by DEFAULT_API) is refused by name."""
+    with pytest.raises(InvalidRequest) as info:
+        build_call(decode({"input": "hi", "api": "chat"}), settings())
+    assert "input is Responses-style" in info.value.message
+    with pytest.raises(InvalidRequest):
+        build_call(decode({"input": "hi"}), settings(DEFAULT_API="chat"))
 
 
 def test_batch_is_recognised() -> None:
@@ -231,7 +249,34 @@ def test_extra_body_merges_but_cannot_override() -> None:
         decode({"prompt": "hi", "extra_body": {"store": False, "user": "u"}}), settings()
     )
     assert call.body["store"] is False and call.body["user"] == "u"
-    for key in ("model", "stream", "input", "tools"):
+    for key in ("model", "stream", "input", "tools", "background", "n", "functions"):
         with pytest.raises(InvalidRequest) as info:
             build_call(decode({"prompt": "hi", "extra_body": {key: "x"}}), settings())
         assert key in info.value.message
+
+
+def test_content_parts_are_translated_per_api() -> None:
+    """Text and image parts are spelled the way each API wants; unknown parts pass through."""
+    parts = [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image_url", "image_url": {"url": "https://example.test/a.png", "detail": "low"}},
+        {"type": "input_audio", "input_audio": {"data": "xx", "format": "wav"}},
+    ]
+    body = {"messages": [{"role": "user", "content": parts}]}
+    responses = build_call(decode(body), settings()).body["input"][0]["content"]
+    assert responses == [
+        {"type": "input_text", "text": "what is this?"},
+        {"type": "input_image", "image_url": "https://example.test/a.png", "detail": "low"},
+        parts[2],
+    ]
+    back = [
+        {"type": "input_text", "text": "hi"},
+        {"type": "input_image", "image_url": "https://example.test/b.png"},
+    ]
+    chat = build_call(
+        decode({"api": "chat", "messages": [{"role": "user", "content": back}]}), settings()
+    ).body["messages"][0]["content"]
+    assert chat == [
+        {"type": "text", "text": "hi"},
+        {"type": "image_url", "image_url": {"url": "https://example.test/b.png"}},
+    ]

@@ -83,3 +83,14 @@ def test_control_characters_in_env_secret_are_refused_without_echo() -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env({**BASE, "AIG_TOKEN": "abc\ndef-secret"})
     assert "def-secret" not in info.value.message
+
+
+def test_trace_span_is_hex() -> None:
+    """X-Cloud-Trace-Context's decimal span id is logged as 16 hex digits."""
+    from relay import trace_field
+
+    fields = trace_field({"x-cloud-trace-context": "4bf92f3577b34da6a3ce929d0e0e4736/255;o=1"}, "p")
+    assert fields["logging.googleapis.com/trace"] == (
+        "projects/p/traces/4bf92f3577b34da6a3ce929d0e0e4736"
+    )
+    assert fields["logging.googleapis.com/spanId"] == "00000000000000ff"

@@ -197,3 +197,70 @@ def test_relay_replays_recording(path: Path) -> None:
     )
     assert result["usage"]["total_tokens"] == EXPECTED[path.name][4][2]
     assert result["gateway"]["log_id"] == "L"
+
+
+def test_overlong_line_is_refused() -> None:
+    """A line longer than the parser accepts is an upstream error, not unbounded buffering."""
+    parser = SSEParser(max_line=1024)
+    with pytest.raises(UpstreamError):
+        for _ in range(10):
+            parser.feed(b"x" * 200)
+
+
+def test_parser_handles_crlf_comments_and_multiline_data() -> None:
+    """CRLF endings, comment lines and multi-line data follow the SSE rules."""
+    events = SSEParser().feed(b": keep-alive\r\nevent: e\r\ndata: a\r\ndata: b\r\n\r\n")
+    assert [(e.name, e.data) for e in events] == [("e", "a\nb")]
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b'data: {"choices": [{"index": 0, "delta": "oops"}]}\n\n',
+        b'data: {"choices": [{"index": 0, "delta": {"tool_calls": ["x"]}}]}\n\n',
+        b'data: {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": "a"}]}}]}\n\n',
+        b"data: [1, 2]\n\n",
+        b"data: {nope\n\n",
+    ],
+)
+def test_malformed_chat_chunks_are_upstream_errors(chunk: bytes) -> None:
+    """A chunk of the wrong shape is an upstream error (never an internal one)."""
+    folder = ChatStream()
+    with pytest.raises(UpstreamError):
+        for event in SSEParser().feed(chunk):
+            folder.feed(event)
+
+
+def test_slow_reader_gets_a_final_event() -> None:
+    """The deadline applies to upstream reads, not to the caller's pace: a slow reader still
+    gets a final event (result or error), never a cancelled stream."""
+    body = b"".join(
+        b'data: {"choices": [{"index": 0, "delta": {"content": "w "}}]}\n\n' for _ in range(5)
+    ) + (
+        b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    settings = Settings.from_env(
+        {
+            "AIG_BASE_URL": "http://gw.test/v1/a/g/openai",
+            "AIG_TOKEN": "tok-12345678",
+            "UPSTREAM_TIMEOUT_SECONDS": "0.3",
+        }
+    )
+    relay = Relay(settings, transport=httpx.MockTransport(handler))
+
+    async def run() -> list[str]:
+        answer = await relay.answer(b'{"prompt": "x", "api": "chat", "stream": true}')
+        assert answer.events is not None
+        names: list[str] = []
+        async for raw in answer.events:
+            names.extend(e.name for e in SSEParser().feed(raw))
+            await asyncio.sleep(0.1)  # a slow client
+        return names
+
+    names = asyncio.run(run())
+    assert names[-1] in ("result", "error")
