@@ -67,7 +67,15 @@ def log(severity: str, message: str, **fields: Any) -> None:
     record: dict[str, Any] = {"severity": severity, "message": message}
     record.update((key, value) for key, value in fields.items() if value is not None)
     record["time"] = _timestamp()
-    line = redact(_encoder.encode(record).decode("utf-8", "replace"))
+    try:
+        line = redact(_encoder.encode(record).decode("utf-8", "replace"))
+    except (TypeError, ValueError, RecursionError) as exc:
+        # A field that cannot be encoded must not cost the line (nor the request) itself.
+        line = redact(
+            _encoder.encode(
+                {"severity": severity, "message": message, "log_error": type(exc).__name__}
+            ).decode()
+        )
     stream = _stream or sys.stdout
     stream.write(line + "\n")
     stream.flush()

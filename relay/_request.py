@@ -37,13 +37,22 @@ REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 # Header-bound text: visible ASCII only, so no CR/LF (or anything else) can reach a header.
-HeaderText = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^[\x20-\x7e]+\Z")]
+# Visible ASCII, inner spaces allowed: HTTP refuses a header value with white space at its ends.
+HEADER_TEXT_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?\Z"
+HeaderText = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=HEADER_TEXT_PATTERN)]
 RequestId = Annotated[str, msgspec.Meta(pattern=REQUEST_ID_PATTERN)]
 ToolName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}\Z")]
 MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 # Values travel in one header (cf-aig-metadata): keep each short.
 MetadataValue = Annotated[str, msgspec.Meta(max_length=512)] | int | float | bool
 Role = Literal["system", "developer", "user", "assistant"]
+
+# Free-form JSON (input, extra_body, schemas, parameters) may nest this deep and no deeper: the
+# decoder's own limit depends on the stack it runs on, so a body that barely decodes could fail
+# to encode later. An explicit cap answers the same way every time.
+MAX_NESTING = 64
+# A message quoting the caller's text (an unknown field's name) is cut to this.
+MAX_MESSAGE_CHARS = 300
 
 # Cloudflare's documented bounds for cf-aig-cache-ttl and cf-aig-metadata.
 CACHE_TTL_MIN_SECONDS = 60
@@ -124,6 +133,10 @@ class PromptRequest(_Strict):
     extra_body: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        for name in ("input", "extra_body", "json_schema", "tools", "messages"):
+            value = getattr(self, name)
+            if value is not None and _depth(msgspec.to_builtins(value)) > MAX_NESTING:
+                raise ValueError(f"{name} is nested too deeply (more than {MAX_NESTING} levels)")
         given = [n for n in ("prompt", "messages", "input") if getattr(self, n) is not None]
         if len(given) != 1:
             found = " and ".join(given) if given else "none"
@@ -154,7 +167,13 @@ def decode_request(body: bytes) -> PromptRequest | BatchRequest:
     """Decode a caller's body; raise InvalidRequest naming what is wrong."""
     if _BATCH_PREFIX.match(body):
         return _decode(_batch_decoder, body)
-    return _decode(_request_decoder, body)
+    try:
+        return _decode(_request_decoder, body)
+    except InvalidRequest as exc:
+        # The fast test above misses a batch key spelled with escapes ("\u0072equests").
+        if exc.message.startswith("unknown field `requests`"):
+            return _decode(_batch_decoder, body)
+        raise
 
 
 def decode_prompt(body: bytes) -> PromptRequest:
@@ -181,13 +200,34 @@ def _decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
 # What each pattern means, for people (msgspec would quote the regex).
 _PATTERN_WORDS = {
     REQUEST_ID_PATTERN: "at most 128 of A-Z a-z 0-9 . _ : -",
-    r"^[\x20-\x7e]+\Z": "visible ASCII characters only",
+    HEADER_TEXT_PATTERN: "visible ASCII characters, no space at either end",
     r"^[A-Za-z0-9_-]{1,64}\Z": "1 to 64 of A-Z a-z 0-9 _ -",
 }
 
 
+def _depth(value: Any) -> int:
+    """How deeply `value` nests lists and objects, counted without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, level)
+            if level > MAX_NESTING:
+                return level
+            stack.extend((child, level + 1) for child in node)
+    return deepest
+
+
 def _describe(message: str) -> str:
-    """Turn msgspec's wording into `field: what is wrong`."""
+    """Turn msgspec's wording into `field: what is wrong`, cut to MAX_MESSAGE_CHARS."""
+    text = _explain(message)
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "…"
+
+
+def _explain(message: str) -> str:
     message = message.replace(" | null", "").replace("`null | ", "`")
     for pattern, words in _PATTERN_WORDS.items():
         message = message.replace(f"`str` matching regex {pattern!r}", f"`str` of {words}")

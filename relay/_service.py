@@ -178,6 +178,8 @@ class Relay:
                     rid = request.request_id or _new_request_id()
                     return self._failure(error, rid, None, started, item_context).body
                 answer = await self.answer_request(request, item_context, started=started)
+                if answer.error is not None:
+                    answer.body["error"]["message"] = f"requests[{index}]: {answer.error.message}"
                 return answer.body
 
         results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(batch.requests)))
