@@ -8,6 +8,7 @@ runs under `asyncio.timeout` for the time that is left, so a trickling body cann
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -38,8 +39,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # Sized for hundreds of slow LLM calls in flight on one instance.
-MAX_CONNECTIONS = 1000
-MAX_KEEPALIVE_CONNECTIONS = 500
+MAX_CONNECTIONS = 1024
+# Connections are spread over this many pools (see GatewayClient._http).
+POOL_SHARDS = 32
 KEEPALIVE_EXPIRY_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 USER_AGENT = "aig-prompt-function/0.1"
@@ -83,30 +85,41 @@ class GatewayClient:
         self._transport = transport
         self._clock = clock
         self._rand = rand
-        self._client: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []
+        self._next = itertools.count()
 
     def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self._settings.base_url,
-                transport=self._transport,
-                limits=httpx.Limits(
-                    max_connections=MAX_CONNECTIONS,
-                    max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
-                    keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
-                ),
-                headers={"user-agent": USER_AGENT},
-                # Nothing from a response may send us elsewhere.
-                follow_redirects=False,
-                trust_env=False,
-            )
-        return self._client
+        """One of POOL_SHARDS clients, in turn.
+
+        httpcore's pool walks every connection it holds for each request it places (quadratic
+        in the connections in use), so one pool of hundreds of connections spends most of the
+        CPU on bookkeeping and collapses when a burst arrives. Shards keep each pool small;
+        keep-alive works the same within each.
+        """
+        if not self._clients:
+            self._clients = [
+                httpx.AsyncClient(
+                    base_url=self._settings.base_url,
+                    transport=self._transport,
+                    limits=httpx.Limits(
+                        max_connections=MAX_CONNECTIONS // POOL_SHARDS,
+                        max_keepalive_connections=MAX_CONNECTIONS // POOL_SHARDS,
+                        keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+                    ),
+                    headers={"user-agent": USER_AGENT},
+                    # Nothing from a response may send us elsewhere.
+                    follow_redirects=False,
+                    trust_env=False,
+                )
+                for _ in range(POOL_SHARDS)
+            ]
+        return self._clients[next(self._next) % POOL_SHARDS]
 
     async def aclose(self) -> None:
         """Close pooled connections."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
 
     async def send(
         self, call: UpstreamCall, parse: Callable[[Any], T], *, deadline: float
