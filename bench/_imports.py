@@ -1,0 +1,110 @@
+"""Import cost of the function's module, from `python -X importtime`, grouped by package."""
+
+from __future__ import annotations
+
+import collections
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+from bench._procs import ROOT
+from bench._stats import median
+
+__all__ = ["LAZY_IMPORTS", "ImportProfile", "profile_imports"]
+
+# What relay/_secrets.py imports on the first Secret Manager fetch (so: in the first request).
+LAZY_IMPORTS = (
+    "google.api_core.exceptions",
+    "google.api_core.retry_async",
+    "google.cloud.secretmanager_v1",
+    "google.cloud.secretmanager_v1.services.secret_manager_service.transports.grpc_asyncio",
+    "grpc",
+    "google_crc32c",
+)
+
+
+class ImportProfile(msgspec.Struct, frozen=True, kw_only=True):
+    """Milliseconds, medians over `runs` runs."""
+
+    runs: int
+    main_ms: float  # `import main` (what the server does before it listens)
+    lazy_ms: float  # what the first Secret Manager fetch imports on top of that
+    by_package: list[tuple[str, float]]  # self time summed per top-level package, largest first
+    main_children: list[tuple[str, float]]  # main.py's own imports, cumulative
+
+
+def _parse(stderr: str) -> list[tuple[int, float, float, str]]:
+    """(depth, self ms, cumulative ms, module) per importtime line, in output order."""
+    rows = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        parts = line[len("import time:") :].split("|")
+        if len(parts) != 3:
+            continue
+        self_us, cumulative_us, name = parts[0].strip(), parts[1].strip(), parts[2]
+        depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
+        rows.append((depth, int(self_us) / 1000, int(cumulative_us) / 1000, name.strip()))
+    return rows
+
+
+def _run(code: str, env: Mapping[str, str], python: Path) -> list[tuple[int, float, float, str]]:
+    done = subprocess.run(
+        [str(python), "-X", "importtime", "-c", code],
+        cwd=ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return _parse(done.stderr)
+
+
+def profile_imports(
+    env: Mapping[str, str], *, python: Path | None = None, runs: int = 3
+) -> ImportProfile:
+    """Profile `import main` and the Secret Manager imports the first request adds."""
+    main_totals: list[float] = []
+    lazy_totals: list[float] = []
+    packages: dict[str, list[float]] = collections.defaultdict(list)
+    children: dict[str, list[float]] = collections.defaultdict(list)
+    python = python or Path(sys.executable)
+    lazy_code = "import main\n" + "\n".join(f"import {name}" for name in LAZY_IMPORTS)
+    for _ in range(runs):
+        rows = _run("import main", env, python)
+        main_totals.append(
+            next(cum for depth, _, cum, name in rows if depth == 0 and name == "main")
+        )
+        # main's subtree: the lines after the previous top-level line, up to main's own line.
+        main_index = next(i for i, row in enumerate(rows) if row[0] == 0 and row[3] == "main")
+        start = max((i for i, row in enumerate(rows[:main_index]) if row[0] == 0), default=-1)
+        sums: dict[str, float] = collections.defaultdict(float)
+        for _depth, self_ms, _cum, name in rows[start + 1 : main_index + 1]:
+            sums[name.split(".")[0]] += self_ms
+        for name, value in sums.items():
+            packages[name].append(value)
+        for depth, _, cum, name in rows[start + 1 : main_index]:
+            if depth == 1:
+                children[name].append(cum)
+        lazy_rows = _run(lazy_code, env, python)
+        lazy_main = next(i for i, row in enumerate(lazy_rows) if row[0] == 0 and row[3] == "main")
+        lazy_totals.append(
+            sum(cum for depth, _, cum, _ in lazy_rows[lazy_main + 1 :] if depth == 0)
+        )
+    by_package = sorted(
+        ((k, round(median(v), 1)) for k, v in packages.items()), key=lambda kv: -kv[1]
+    )
+    main_children = sorted(
+        ((k, round(median(v), 1)) for k, v in children.items()), key=lambda kv: -kv[1]
+    )
+    return ImportProfile(
+        runs=runs,
+        main_ms=round(median(main_totals), 1),
+        lazy_ms=round(median(lazy_totals), 1),
+        by_package=by_package[:12],
+        main_children=main_children[:8],
+    )

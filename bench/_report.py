@@ -1,0 +1,378 @@
+"""The run's results as markdown: goals first, then one table per measurement."""
+
+from __future__ import annotations
+
+import math
+
+from bench._results import Report
+
+__all__ = ["render"]
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _ratio(value: float, base: float) -> str:
+    if not base or math.isnan(value) or math.isnan(base):
+        return "-"
+    return f"{value / base:.2f}x"
+
+
+def _met(met: bool | None) -> str:
+    return "-" if met is None else ("**met**" if met else "**not met**")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _machine(report: Report) -> list[str]:
+    m = report.machine
+    return [
+        f"Machine: {m.cores} cores, {m.cpu_model}, {m.kernel}; Python {m.python} "
+        f"(servers run from {m.server_venv}); {m.date}; git {m.git}; mode {m.mode}; "
+        f"took {m.duration_s:.0f} s.",
+        f"Pinning: {m.pinning}. Load average before / after: {m.load_before} / {m.load_after}.",
+        "Seconds per section: " + ", ".join(f"{k} {v:.0f}" for k, v in m.sections.items()) + ".",
+    ]
+
+
+def _overhead(report: Report) -> list[str]:
+    seq = {m.target: m for m in report.sequential}
+    c32 = {m.target: m for m in report.concurrent}
+    base_s, base_c = seq.get("direct"), c32.get("direct")
+    if base_s is None or base_c is None:
+        return []
+    rows = []
+    for key, s in seq.items():
+        c = c32.get(key)
+        rows.append(
+            [
+                s.label,
+                _f(s.result.p50),
+                _f(s.result.p99),
+                _ratio(s.result.p50, base_s.result.p50),
+                _f(c.result.p50 if c else None, 1),
+                _f(c.result.p99 if c else None, 1),
+                _f(c.result.throughput if c else None, 0),
+                f"{_f(s.server_cpu_ms_per_request)} / "
+                f"{_f(c.server_cpu_ms_per_request if c else None)}",
+                f"{s.result.errors + (c.result.errors if c else 0)}",
+            ]
+        )
+        if key in ("function", "litellm") and c is not None:
+            rows.append(
+                [
+                    f"→ {key} - direct",
+                    f"+{_f(s.result.p50 - base_s.result.p50)}",
+                    f"+{_f(s.result.p99 - base_s.result.p99)}",
+                    "",
+                    f"+{_f(c.result.p50 - base_c.result.p50, 1)}",
+                    f"+{_f(c.result.p99 - base_c.result.p99, 1)}",
+                    "",
+                    "",
+                    "",
+                ]
+            )
+    others = max([m.others_cores for m in report.sequential + report.concurrent], default=0.0)
+    counts = (
+        f"sequential: {base_s.result.ok:,} requests per path (interleaved rounds); "
+        f"32 clients: {base_c.result.ok:,} (direct)"
+    )
+    return [
+        "### 1. Overhead: the same Chat Completions request, direct vs through (ms)",
+        "",
+        *_table(
+            [
+                "path",
+                "seq p50",
+                "seq p99",
+                "p50 x direct",
+                "32 clients p50",
+                "32 clients p99",
+                "req/s at 32",
+                "server CPU ms/req (seq / 32)",
+                "errors",
+            ],
+            rows,
+        ),
+        "",
+        f"{counts}. CPU used by other processes meanwhile: up to {others:.2f} cores.",
+    ]
+
+
+def _in_flight(report: Report) -> list[str]:
+    if not report.in_flight:
+        return []
+    rows = []
+    for flight in report.in_flight:
+        m = flight.measured
+        r = m.result
+        rows.append(
+            [
+                f"{m.clients}",
+                f"{flight.delay_ms / 1000:g} s",
+                flight.arrivals,
+                m.label,
+                _f(r.throughput, 1),
+                f"{flight.fraction:.3f}",
+                f"{r.errors}" + (f" ({', '.join(r.error_kinds)})" if r.errors else ""),
+                _f(r.p50, 0),
+                _f(r.p99, 0),
+                _f(m.server_cpu_ms_per_request),
+                _f(m.server_cpu_cores),
+                "-" if flight.upstream_connections is None else f"{flight.upstream_connections}",
+                _f(flight.rss_peak_mib, 0),
+                f"{m.others_cores:.2f}",
+            ]
+        )
+    return [
+        "### 2. Calls in flight: one server, slow upstream (latencies in ms)",
+        "",
+        "steady: client starts spread over one upstream delay, so requests arrive evenly; "
+        "the answers completed in the measuring window count. waves: every client at once, "
+        "in lockstep, so each wave of requests arrives together (throughput over the waves "
+        "after the first). A request unanswered after 15 s counts as an error (timeout).",
+        "",
+        *_table(
+            [
+                "clients",
+                "upstream",
+                "arrivals",
+                "path",
+                "req/s",
+                "of ideal",
+                "errors",
+                "p50",
+                "p99",
+                "server CPU ms/req",
+                "server CPU (cores)",
+                "upstream conns opened",
+                "peak RSS MiB",
+                "others' CPU",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _bend(report: Report) -> list[str]:
+    if not report.bend:
+        return []
+    rows = []
+    for flight in report.bend:
+        m = flight.measured
+        r = m.result
+        rows.append(
+            [
+                f"{m.label}, {flight.note}" if flight.note else m.label,
+                f"{flight.delay_ms / 1000:g} s",
+                f"{m.clients}",
+                _f(flight.ideal_rps, 0),
+                _f(r.throughput, 1),
+                f"{flight.fraction:.3f}",
+                f"{r.errors}",
+                _f(r.p99, 0),
+                _f(m.server_cpu_ms_per_request),
+                _f(m.server_cpu_cores),
+            ]
+        )
+    return [
+        "Where it bends (steady arrivals, shorter windows, a new server process per point "
+        "unless said otherwise):",
+        "",
+        *_table(
+            [
+                "path",
+                "upstream",
+                "clients",
+                "ideal req/s",
+                "req/s",
+                "of ideal",
+                "errors",
+                "p99",
+                "server CPU ms/req",
+                "server CPU (cores)",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _cold(report: Report) -> list[str]:
+    if not report.cold_start:
+        return []
+    base = next((c for c in report.cold_start if c.variant == "hello_aio"), None)
+    rows = [
+        [
+            c.label,
+            _f(c.median_answer_s, 3),
+            _ratio(c.median_answer_s, base.median_answer_s) if base else "-",
+            _f(c.median_port_open_s, 3),
+            ", ".join(f"{x:.2f}" for x in c.answer_s),
+        ]
+        for c in report.cold_start
+    ]
+    lines = [
+        "### 3. Cold start: spawn to first successful answer (s)",
+        "",
+        *_table(["variant", "median", "x hello aio", "port open (median)", "each start"], rows),
+    ]
+    imports = report.imports
+    if imports is not None:
+        packages = ", ".join(f"{name} {ms:.0f}" for name, ms in imports.by_package[:10])
+        children = ", ".join(f"{name} {ms:.0f}" for name, ms in imports.main_children[:5])
+        lines += [
+            "",
+            f"`python -X importtime -c 'import main'` (median of {imports.runs}): "
+            f"**{imports.main_ms:.0f} ms**; main.py's imports (cumulative ms): {children}. "
+            f"Self time by package (ms): {packages}. The first Secret Manager fetch imports "
+            f"**{imports.lazy_ms:.0f} ms** more (google.cloud.secretmanager_v1, grpc, "
+            "google.api_core), inside the first request.",
+        ]
+    return lines
+
+
+def _memory(report: Report) -> list[str]:
+    if not report.memory:
+        return []
+    rows = [[m.target, m.stage, _f(m.rss_mib, 1), _f(m.pss_mib, 1)] for m in report.memory]
+    return [
+        "### 4. Memory of the process tree (gunicorn arbiter + worker), MiB",
+        "",
+        *_table(["server", "when", "RSS (sum)", "PSS (sum)"], rows),
+    ]
+
+
+def _burst_and_connections(report: Report) -> list[str]:
+    lines: list[str] = []
+    burst = report.burst
+    if burst is not None:
+        r = burst.result
+        fetches = ", ".join(f"`{k.rsplit('/', 1)[-1]}` {v}" for k, v in burst.fetches.items())
+        lines += [
+            "### 5. Secret fetches under a burst",
+            "",
+            f"{burst.clients} simultaneous first requests to a fresh function: {r.ok} ok, "
+            f"{r.errors} errors; Secret Manager fetches: {fetches}; "
+            f"latency p50 {r.p50:.0f} ms, p99 {r.p99:.0f} ms (includes the Google client "
+            "import and the fetch).",
+            "",
+        ]
+    if report.connections:
+        rows = [
+            [c.label, f"{c.requests:,}", f"{c.clients}", f"{c.opened}"] for c in report.connections
+        ]
+        lines += [
+            "### 6. Upstream connections opened (emulator `connections_opened`)",
+            "",
+            *_table(["path", "requests", "clients", "connections opened"], rows),
+        ]
+    return lines
+
+
+def _clients(report: Report) -> list[str]:
+    if not report.clients:
+        return []
+    base = next((c for c in report.clients if c.library == "httpx"), None)
+    rows = [
+        [
+            c.note,
+            _f(c.cpu_us, 0),
+            _ratio(c.cpu_us, base.cpu_us) if base else "-",
+            _f(c.wall_us, 0),
+            _f(c.in_flight_cpu_us, 0),
+            _f(c.in_flight_fraction, 3),
+        ]
+        for c in report.clients
+    ]
+    first = report.clients[0]
+    return [
+        "HTTP client libraries alone (the function's upstream request, one pooled client as "
+        "relay/_gateway.py configures it, in its own process on the server core): sequential, "
+        f"then {first.in_flight:,} requests kept in flight against a "
+        f"{first.in_flight_delay_ms / 1000:g} s upstream:",
+        "",
+        *_table(
+            [
+                "client",
+                "CPU us/request (seq)",
+                "x httpx",
+                "wall us/request (seq)",
+                f"CPU us/request ({first.in_flight:,} in flight)",
+                "of ideal req/s",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _streaming(report: Report) -> list[str]:
+    if not report.streaming:
+        return []
+    base = next((m for m in report.streaming if m.target == "direct"), None)
+    rows = []
+    for m in report.streaming:
+        r = m.result
+        rows.append(
+            [
+                m.label,
+                _f(r.first_byte_p50),
+                _f(r.first_body_p50),
+                _f(r.first_body_p99),
+                _ratio(r.first_body_p50, base.result.first_body_p50) if base else "-",
+                _f(r.p50),
+                f"{r.errors}",
+            ]
+        )
+    return [
+        '### 7. Streaming (`"stream": true`), sequential, ms',
+        "",
+        *_table(
+            [
+                "path",
+                "first byte p50",
+                "first event p50",
+                "first event p99",
+                "x direct",
+                "whole stream p50",
+                "errors",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _goals(report: Report) -> list[str]:
+    rows = [[f"{g.number}", g.goal, g.measured, _met(g.met)] for g in report.goals]
+    return ["### Goals", "", *_table(["#", "goal", "measured", "verdict"], rows)]
+
+
+def render(report: Report) -> str:
+    """The whole report as markdown."""
+    sections: list[list[str]] = [
+        _machine(report),
+        _goals(report),
+        _overhead(report),
+        _clients(report),
+        _in_flight(report),
+        _bend(report),
+        _cold(report),
+        _memory(report),
+        _burst_and_connections(report),
+        _streaming(report),
+    ]
+    if report.skipped:
+        sections.append(
+            ["Skipped: " + "; ".join(f"{key}: {why}" for key, why in report.skipped.items())]
+        )
+    if report.notes:
+        sections.append(
+            ["Notes: " + "; ".join(f"{key}: {note}" for key, note in report.notes.items())]
+        )
+    return "\n\n".join("\n".join(lines) for lines in sections if lines)

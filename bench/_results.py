@@ -1,0 +1,172 @@
+"""What one benchmark run measured: typed records, written as JSON to bench/results/latest.json."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from bench._imports import ImportProfile
+from bench._load import LoadResult
+from bench._stats import percentile
+
+__all__ = [
+    "Burst",
+    "ClientCost",
+    "ColdStart",
+    "Connections",
+    "Goal",
+    "InFlight",
+    "Machine",
+    "Measured",
+    "MemorySample",
+    "Report",
+    "merge",
+]
+
+
+class Machine(msgspec.Struct, kw_only=True):
+    cores: int
+    cpu_model: str
+    python: str
+    kernel: str
+    date: str
+    git: str
+    pinning: str
+    server_venv: str
+    mode: str
+    load_before: str
+    load_after: str = ""
+    duration_s: float = 0.0
+    sections: dict[str, float] = msgspec.field(default_factory=dict)  # seconds per section
+
+
+class Measured(msgspec.Struct, kw_only=True):
+    """One target under one load (possibly merged from interleaved rounds)."""
+
+    target: str
+    label: str
+    clients: int
+    result: LoadResult
+    server_cpu_ms_per_request: float | None  # CPU of the server's process tree per request
+    server_cpu_cores: float | None  # that CPU over the run's wall time (1.0 = one core busy)
+    others_cores: float  # CPU used meanwhile by processes outside this benchmark, in cores
+
+
+class InFlight(msgspec.Struct, kw_only=True):
+    arrivals: str  # "steady" (client starts spread over one delay) or "waves" (all at once)
+    delay_ms: int
+    ideal_rps: float
+    fraction: float
+    measured: Measured
+    rss_peak_mib: float | None = None
+    pss_peak_mib: float | None = None
+    upstream_connections: int | None = None  # opened by the server during the run
+    note: str = ""
+
+
+class ColdStart(msgspec.Struct, kw_only=True):
+    variant: str
+    label: str
+    answer_s: list[float]  # spawn to first successful answer, per start
+    port_open_s: list[float]  # spawn to the port accepting connections, per start
+    median_answer_s: float
+    median_port_open_s: float
+
+
+class MemorySample(msgspec.Struct, kw_only=True):
+    target: str
+    stage: str
+    rss_mib: float
+    pss_mib: float
+
+
+class Burst(msgspec.Struct, kw_only=True):
+    clients: int
+    result: LoadResult
+    fetches: dict[str, int]  # Secret Manager AccessSecretVersion calls per secret
+
+
+class Connections(msgspec.Struct, kw_only=True):
+    target: str
+    label: str
+    requests: int
+    clients: int
+    opened: int
+
+
+class ClientCost(msgspec.Struct, kw_only=True):
+    library: str
+    note: str
+    cpu_us: float  # CPU per sequential request, in the client process
+    wall_us: float
+    in_flight: int = 0  # requests kept in flight for the next two (0: not measured)
+    in_flight_delay_ms: int = 0
+    in_flight_cpu_us: float | None = None
+    in_flight_fraction: float | None = None
+
+
+class Goal(msgspec.Struct, kw_only=True):
+    number: int
+    goal: str
+    measured: str
+    met: bool | None  # None: no goal, reported only
+
+
+class Report(msgspec.Struct, kw_only=True):
+    machine: Machine
+    notes: dict[str, str]
+    skipped: dict[str, str]
+    sequential: list[Measured] = msgspec.field(default_factory=list)
+    concurrent: list[Measured] = msgspec.field(default_factory=list)
+    streaming: list[Measured] = msgspec.field(default_factory=list)
+    in_flight: list[InFlight] = msgspec.field(default_factory=list)
+    bend: list[InFlight] = msgspec.field(default_factory=list)
+    memory: list[MemorySample] = msgspec.field(default_factory=list)
+    cold_start: list[ColdStart] = msgspec.field(default_factory=list)
+    burst: Burst | None = None
+    connections: list[Connections] = msgspec.field(default_factory=list)
+    clients: list[ClientCost] = msgspec.field(default_factory=list)
+    imports: ImportProfile | None = None
+    goals: list[Goal] = msgspec.field(default_factory=list)
+
+
+def merge(results: list[LoadResult]) -> LoadResult:
+    """One result from several runs of the same load (their samples are pooled)."""
+    samples = [x for r in results for x in (r.samples or [])]
+    bodies = [x for r in results for x in (r.first_body_samples or [])]
+    ok = sum(r.ok for r in results)
+    elapsed = sum(r.elapsed for r in results)
+    kinds: dict[str, int] = {}
+    statuses: dict[str, int] = {}
+    for r in results:
+        for key, value in r.error_kinds.items():
+            kinds[key] = kinds.get(key, 0) + value
+        for key, value in r.statuses.items():
+            statuses[key] = statuses.get(key, 0) + value
+
+    def q(values: list[float], p: float) -> float:
+        return round(percentile(values, p), 3) if values else math.nan
+
+    # first_byte is not sampled; the pooled median of per-run medians is close enough.
+    first_bytes = [r.first_byte_p50 for r in results]
+    return LoadResult(
+        ok=ok,
+        errors=sum(r.errors for r in results),
+        error_kinds=kinds,
+        elapsed=round(elapsed, 3),
+        throughput=round(ok / elapsed, 2) if elapsed else 0.0,
+        p50=q(samples, 0.5),
+        p90=q(samples, 0.9),
+        p99=q(samples, 0.99),
+        max=q(samples, 1.0),
+        mean=round(sum(samples) / len(samples), 3) if samples else math.nan,
+        first_byte_p50=q(first_bytes, 0.5),
+        first_body_p50=q(bodies, 0.5),
+        first_body_p99=q(bodies, 0.99),
+        statuses=statuses,
+        total_requests=sum(r.total_requests for r in results),
+        total_seconds=round(sum(r.total_seconds for r in results), 3),
+        samples=None,
+        first_body_samples=None,
+    )

@@ -1,0 +1,1 @@
+"""Hello-world functions-framework functions: the baseline for cold start and per-request cost."""
