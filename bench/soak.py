@@ -29,6 +29,7 @@ import httpx
 from emulators.gateway import GatewayEmulator
 from emulators.secretmanager import SecretManagerEmulator
 from relay._streaming import SSEParser
+from tests._contract import ERROR_KEYS, RESULT_KEYS
 from tests._servers import FunctionServer
 
 PROJECT = "soak-project"
@@ -38,24 +39,6 @@ TOKEN_SECRET = f"projects/{PROJECT}/secrets/aig-token"
 KEY_SECRET = f"projects/{PROJECT}/secrets/openai-key"
 WARMUP_REQUESTS = 300
 MAX_MEMORY_GROWTH = 0.10
-RESULT_KEYS = {
-    "ok",
-    "request_id",
-    "api",
-    "model",
-    "id",
-    "status",
-    "finish_reason",
-    "output_text",
-    "output_json",
-    "refusal",
-    "tool_calls",
-    "usage",
-    "gateway",
-    "latency_ms",
-    "attempts",
-}
-ERROR_KEYS = {"type", "message", "retryable", "upstream_status", "upstream_code"}
 
 # The mix: (weight, name, body maker). Faults come from the gateway emulator's scripts.
 FAULTS = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -85,40 +86,44 @@ class GatewayClient:
         self._transport = transport
         self._clock = clock
         self._rand = rand
-        self._clients: list[httpx.AsyncClient] = []
+        self._clients: dict[int, httpx.AsyncClient] = {}
+        self._tls: ssl.SSLContext | None = None
         self._next = itertools.count()
 
     def _http(self) -> httpx.AsyncClient:
-        """One of POOL_SHARDS clients, in turn.
+        """One of POOL_SHARDS clients, in turn, each created on first use.
 
         httpcore's pool walks every connection it holds for each request it places (quadratic
         in the connections in use), so one pool of hundreds of connections spends most of the
         CPU on bookkeeping and collapses when a burst arrives. Shards keep each pool small;
         keep-alive works the same within each.
         """
-        if not self._clients:
-            self._clients = [
-                httpx.AsyncClient(
-                    base_url=self._settings.base_url,
-                    transport=self._transport,
-                    limits=httpx.Limits(
-                        max_connections=MAX_CONNECTIONS // POOL_SHARDS,
-                        max_keepalive_connections=MAX_CONNECTIONS // POOL_SHARDS,
-                        keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
-                    ),
-                    headers={"user-agent": USER_AGENT},
-                    # Nothing from a response may send us elsewhere.
-                    follow_redirects=False,
-                    trust_env=False,
-                )
-                for _ in range(POOL_SHARDS)
-            ]
-        return self._clients[next(self._next) % POOL_SHARDS]
+        shard = next(self._next) % POOL_SHARDS
+        client = self._clients.get(shard)
+        if client is None:
+            if self._tls is None:
+                # One TLS context for all shards: each would otherwise load the CA bundle again.
+                self._tls = httpx.create_ssl_context()
+            client = self._clients[shard] = httpx.AsyncClient(
+                verify=self._tls,
+                base_url=self._settings.base_url,
+                transport=self._transport,
+                limits=httpx.Limits(
+                    max_connections=MAX_CONNECTIONS // POOL_SHARDS,
+                    max_keepalive_connections=MAX_CONNECTIONS // POOL_SHARDS,
+                    keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+                ),
+                headers={"user-agent": USER_AGENT},
+                # Nothing from a response may send us elsewhere.
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return client
 
     async def aclose(self) -> None:
         """Close pooled connections."""
-        clients, self._clients = self._clients, []
-        for client in clients:
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
             await client.aclose()
 
     async def send(

@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests._fuzz_contract import BATCH_MAX_ITEMS, FIELDS, RESERVED_BODY_FIELDS
+from tests._contract import BATCH_MAX_ITEMS, FIELDS, RESERVED_BODY_FIELDS
 
 # --- JSON values ---------------------------------------------------------------------------------
 

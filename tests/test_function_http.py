@@ -12,26 +12,8 @@ import pytest
 
 from emulators.gateway import GatewayEmulator
 from emulators.secretmanager import SecretManagerEmulator
+from tests._contract import ERROR_KEYS, RESULT_FIELDS, RETRYABLE
 from tests.conftest import OPENAI_KEY, SECRET_VALUES, TOKEN, ServerFactory
-
-RESULT_KEYS = [
-    "ok",
-    "request_id",
-    "api",
-    "model",
-    "id",
-    "status",
-    "finish_reason",
-    "output_text",
-    "output_json",
-    "refusal",
-    "tool_calls",
-    "usage",
-    "gateway",
-    "latency_ms",
-    "attempts",
-]
-ERROR_KEYS = {"type", "message", "retryable", "upstream_status", "upstream_code"}
 
 
 def nonce() -> str:
@@ -51,8 +33,7 @@ def assert_error(response: httpx.Response, status: int, type_: str) -> dict[str,
     assert set(body["error"]) == ERROR_KEYS
     assert body["error"]["type"] == type_
     # The contract: retryable for 429, 502 upstream_error (not upstream_auth), 503 and 504.
-    retryable = {"rate_limited", "upstream_error", "secret_unavailable", "upstream_timeout"}
-    assert body["error"]["retryable"] is (type_ in retryable)
+    assert body["error"]["retryable"] is (type_ in RETRYABLE)
     assert body["request_id"]
     error: dict[str, Any] = body["error"]
     return error
@@ -87,7 +68,7 @@ def test_prompt_round_trip(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert list(body) == RESULT_KEYS
+    assert tuple(body) == RESULT_FIELDS
     assert body["ok"] is True
     assert body["request_id"] == request_id
     assert body["api"] == api

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from emulators.gateway import GatewayEmulator, RecordedRequest
-from tests._fuzz_contract import (
+from tests._contract import (
     ALLOWED_UPSTREAM_HEADERS,
     DEFAULT_API,
     ERROR_STATUS,

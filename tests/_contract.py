@@ -97,25 +97,25 @@ ERROR_STATUS = {
     "internal": 500,
 }
 RETRYABLE = frozenset({"rate_limited", "upstream_error", "secret_unavailable", "upstream_timeout"})
-RESULT_KEYS = frozenset(
-    {
-        "ok",
-        "request_id",
-        "api",
-        "model",
-        "id",
-        "status",
-        "finish_reason",
-        "output_text",
-        "output_json",
-        "refusal",
-        "tool_calls",
-        "usage",
-        "gateway",
-        "latency_ms",
-        "attempts",
-    }
+# The contract's result fields, in the contract's order.
+RESULT_FIELDS = (
+    "ok",
+    "request_id",
+    "api",
+    "model",
+    "id",
+    "status",
+    "finish_reason",
+    "output_text",
+    "output_json",
+    "refusal",
+    "tool_calls",
+    "usage",
+    "gateway",
+    "latency_ms",
+    "attempts",
 )
+RESULT_KEYS = frozenset(RESULT_FIELDS)
 OPTIONAL_RESULT_KEYS = frozenset({"output_json_error", "raw"})
 ERROR_KEYS = frozenset({"type", "message", "retryable", "upstream_status", "upstream_code"})
 
