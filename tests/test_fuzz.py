@@ -674,12 +674,14 @@ def test_any_nesting_depth_is_run_or_refused(
 @pytest.mark.parametrize("method", ["PROPFIND", "TRACE", "FOO", "QUERY", "PURGE"])
 def test_unrouted_methods_are_refused_by_the_framework(fuzz: Fuzz, method: str) -> None:
     """Methods functions-framework does not route never reach the function (nor upstream): the
-    framework answers its own plain-text 405 (documented in the README as a known limit)."""
+    framework answers its own plain-text 405, or the HTTP parser (httptools) a 400 for a method
+    it does not know (documented in the README as a known limit)."""
     with upstream_during(fuzz.gateway) as upstream:
         response = fuzz.client.request(method, fuzz.server.url, content=b"{}")
     COUNTS["unrouted_methods"] += 1
-    assert response.status_code == 405
-    assert "POST" in response.headers.get("allow", "")
+    assert response.status_code in (400, 405)
+    if response.status_code == 405:
+        assert "POST" in response.headers.get("allow", "")
     assert not upstream.requests
 
 
