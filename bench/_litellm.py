@@ -8,7 +8,6 @@ fails, the suite goes on without the column and says why.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import msgspec
 
 from bench._procs import BENCH, Cpus, Server, base_env, free_port, poll_until_answers, start_server
+from bench._venvs import run_steps
 
 __all__ = [
     "LITELLM_VERSION",
@@ -60,18 +60,9 @@ def ensure_installed(log_dir: Path) -> tuple[Path | None, str]:
         ],
     ]
     print(f"installing litellm[proxy]=={LITELLM_VERSION} into {VENV} (once) ...", flush=True)
-    with log_path.open("wb") as log:
-        for step in steps:
-            left = INSTALL_TIMEOUT_SECONDS - (time.monotonic() - started)
-            try:
-                done = subprocess.run(
-                    step, stdout=log, stderr=subprocess.STDOUT, timeout=max(left, 1), check=False
-                )
-            except subprocess.TimeoutExpired:
-                return None, f"install timed out after {INSTALL_TIMEOUT_SECONDS:.0f} s"
-            if done.returncode != 0:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
-                return None, f"install failed ({' '.join(tail)[:200]}); log: {log_path}"
+    failed = run_steps(steps, log_path, INSTALL_TIMEOUT_SECONDS)
+    if failed is not None:
+        return None, f"install {failed}"
     if not exe.exists():
         return None, "install finished but no `litellm` command was installed"
     marker.write_text(f"installed in {time.monotonic() - started:.0f} s\n")

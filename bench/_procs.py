@@ -284,8 +284,10 @@ def tree_memory_kib(root: int) -> tuple[int, int]:
     return rss, pss
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """User plus system CPU time used so far by the process tree under `root`."""
+def tree_cpu_seconds(root: int, *, reaped: bool = False) -> float:
+    """User plus system CPU time used so far by the process tree under `root`; with `reaped`,
+    also what its waited-for children used (cutime, cstime)."""
+    columns = (11, 12, 13, 14) if reaped else (11, 12)
     total = 0
     for pid in tree_pids(root):
         try:
@@ -293,7 +295,7 @@ def tree_cpu_seconds(root: int) -> float:
                 fields = file.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
+        total += sum(int(fields[column]) for column in columns)
     return total / _CLOCK_TICKS
 
 
@@ -307,18 +309,6 @@ def wait_idle(root: int, *, busy_below: float = 0.05, timeout: float = 20.0) -> 
         if (tree_cpu_seconds(root) - before) / interval < busy_below:
             return True
     return False
-
-
-def _tree_cpu_with_reaped(root: int) -> float:
-    total = 0
-    for pid in tree_pids(root):
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as file:
-                fields = file.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
-    return total / _CLOCK_TICKS
 
 
 def _system_busy_seconds() -> float:
@@ -338,12 +328,12 @@ class OthersWatch:
     def __init__(self) -> None:
         self._wall = time.perf_counter()
         self._busy = _system_busy_seconds()
-        self._own = _tree_cpu_with_reaped(os.getpid())
+        self._own = tree_cpu_seconds(os.getpid(), reaped=True)
 
     def cores(self) -> float:
         wall = max(time.perf_counter() - self._wall, 1e-9)
         busy = _system_busy_seconds() - self._busy
-        own = _tree_cpu_with_reaped(os.getpid()) - self._own
+        own = tree_cpu_seconds(os.getpid(), reaped=True) - self._own
         return round(max(busy - own, 0.0) / wall, 2)
 
 

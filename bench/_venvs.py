@@ -39,18 +39,20 @@ sys.modules[__name__] = httpx2
 """
 
 
-def _run_steps(steps: list[list[str]], log_path: Path) -> str | None:
+def run_steps(
+    steps: list[list[str]], log_path: Path, timeout: float = INSTALL_TIMEOUT_SECONDS
+) -> str | None:
     """Run install steps in order; the reason on the first failure, else None."""
     started = time.monotonic()
     with log_path.open("wb") as log:
         for step in steps:
-            left = INSTALL_TIMEOUT_SECONDS - (time.monotonic() - started)
+            left = timeout - (time.monotonic() - started)
             try:
                 done = subprocess.run(
                     step, stdout=log, stderr=subprocess.STDOUT, timeout=max(left, 1), check=False
                 )
             except subprocess.TimeoutExpired:
-                return f"timed out after {INSTALL_TIMEOUT_SECONDS:.0f} s"
+                return f"timed out after {timeout:.0f} s"
             if done.returncode != 0:
                 return f"`{' '.join(step[-3:])}` failed; log: {log_path}"
     return None
@@ -68,7 +70,7 @@ def ensure_prod_venv(log_dir: Path) -> tuple[Path, str]:
     print("building bench/.venv-prod from requirements.txt (once) ...", flush=True)
     base = getattr(sys, "_base_executable", sys.executable)
     python = str(bin_dir / "python")
-    failed = _run_steps(
+    failed = run_steps(
         [
             [base, "-m", "venv", "--clear", str(PROD_VENV)],
             [python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
@@ -93,7 +95,7 @@ def _overlay(
         return site, " + ".join(packages)
     log_dir.mkdir(parents=True, exist_ok=True)
     options = ["--no-deps"] if no_deps else []
-    failed = _run_steps(
+    failed = run_steps(
         [
             [
                 sys.executable,

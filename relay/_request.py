@@ -133,9 +133,16 @@ class PromptRequest(_Strict):
     extra_body: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("input", "extra_body", "json_schema", "tools", "messages"):
-            value = getattr(self, name)
-            if value is not None and _depth(msgspec.to_builtins(value)) > MAX_NESTING:
+        # The free-form parts, walked where they are (no copy on the hot path).
+        free_form = {
+            "input": self.input,
+            "extra_body": self.extra_body,
+            "json_schema": self.json_schema.schema if self.json_schema else None,
+            "tools": [tool.parameters for tool in self.tools] if self.tools else None,
+            "messages": [m.content for m in self.messages] if self.messages else None,
+        }
+        for name, value in free_form.items():
+            if value is not None and _depth(value) > MAX_NESTING:
                 raise ValueError(f"{name} is nested too deeply (more than {MAX_NESTING} levels)")
         given = [n for n in ("prompt", "messages", "input") if getattr(self, n) is not None]
         if len(given) != 1:
