@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import time
+from collections.abc import Awaitable
 from typing import Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Send
 
 from relay import (
     Answer,
+    BodyTimeout,
     ConfigError,
     Context,
     MethodNotAllowed,
@@ -23,7 +29,10 @@ from relay import (
 
 from ._runtime import get_relay
 
-__all__ = ["handle_http"]
+__all__ = ["BODY_READ_TIMEOUT_SECONDS", "handle_http"]
+
+# A body must arrive within this; a caller trickling a byte every few seconds is cut off.
+BODY_READ_TIMEOUT_SECONDS = 10.0
 
 _encoder = msgspec.json.Encoder()
 
@@ -37,10 +46,41 @@ async def handle_http(request: Request) -> Response:
         return _response(config_error_answer(exc, _context(request, project)))
     context = _context(request, relay.settings.project)
     try:
-        body = await _read_body(request, relay.settings.max_body_bytes)
+        async with asyncio.timeout(BODY_READ_TIMEOUT_SECONDS):
+            body = await _read_body(request, relay.settings.max_body_bytes)
+    except TimeoutError:
+        error = BodyTimeout(f"the body did not arrive within {BODY_READ_TIMEOUT_SECONDS:g} s")
+        return _response(relay.reject(error, context))
     except RelayError as exc:
         return _response(relay.reject(exc, context))
-    return _response(await relay.answer(body, context))
+    answer = await _unless_caller_leaves(request, relay.answer(body, context))
+    if answer is None:
+        # The caller is gone; nobody reads this. The relay logged client_disconnected.
+        return Response(status_code=499)
+    return _response(answer)
+
+
+async def _unless_caller_leaves(request: Request, work: Awaitable[Answer]) -> Answer | None:
+    """`work`'s answer; or, when the caller hangs up first, None with `work` cancelled, so the
+    upstream call ends with it and nothing is retried for a caller who left."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_hang_up(request))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
+
+
+async def _hang_up(request: Request) -> None:
+    """Returns when the caller disconnects (the body has been read, so that is all that comes)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -81,14 +121,46 @@ def _context(request: Request, project: str | None) -> Context:
     return Context(log_fields=fields, default_metadata=default_metadata)
 
 
-def _response(answer: Answer) -> Response:
-    if answer.events is not None:
-        return StreamingResponse(
+class _BoundedStream(StreamingResponse):
+    """A stream whose every send must finish by a deadline: a caller that stops reading cannot
+    hold the request, nor its upstream connection, past it. The events are always closed, so
+    the relay's own cleanup (and its log line) runs at once."""
+
+    def __init__(self, answer: Answer) -> None:
+        assert answer.events is not None
+        super().__init__(
             answer.events,
             status_code=answer.status,
             headers=answer.headers,
             media_type="text/event-stream",
         )
+        self.events = answer.events
+        self.deadline = answer.events_deadline or time.monotonic()
+
+    async def stream_response(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        try:
+            async for chunk in self.events:
+                if not await self._send_by_deadline(send, chunk, more=True):
+                    return  # the caller stopped reading: the connection is dropped
+            await self._send_by_deadline(send, b"", more=False)
+        finally:
+            await self.events.aclose()
+
+    async def _send_by_deadline(self, send: Send, chunk: bytes, *, more: bool) -> bool:
+        try:
+            async with asyncio.timeout(max(self.deadline - time.monotonic(), 0.001)):
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
+        except TimeoutError:
+            return False
+        return True
+
+
+def _response(answer: Answer) -> Response:
+    if answer.events is not None:
+        return _BoundedStream(answer)
     return Response(
         _encoder.encode(answer.body),
         status_code=answer.status,

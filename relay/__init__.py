@@ -4,6 +4,7 @@ Free of web-framework imports; `handlers/` adapts HTTP and CloudEvents onto `Rel
 """
 
 from ._errors import (
+    BodyTimeout,
     ConfigError,
     InternalError,
     InvalidRequest,
@@ -28,6 +29,7 @@ from ._settings import Secret, Settings
 __all__ = [
     "REQUEST_ID",
     "Answer",
+    "BodyTimeout",
     "ConfigError",
     "Context",
     "InternalError",

@@ -2,6 +2,7 @@
 
     RelayError                    (base: type, HTTP status, retryable, upstream status and code)
     ├── InvalidRequest            400  invalid_request
+    │   └── BodyTimeout           408  invalid_request (the body did not arrive in time)
     ├── ModelNotAllowed           400  model_not_allowed
     ├── MethodNotAllowed          405  method_not_allowed
     ├── PayloadTooLarge           413  payload_too_large
@@ -22,7 +23,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ._scrub import passed_on_code, scrub
+
 __all__ = [
+    "BodyTimeout",
     "ConfigError",
     "InternalError",
     "InvalidRequest",
@@ -69,10 +73,11 @@ class RelayError(Exception):
         """The contract's `error` object."""
         return {
             "type": self.type,
-            "message": self.message,
+            # Scrubbed here too: this is the one way an error reaches an answer or an event.
+            "message": scrub(self.message),
             "retryable": self.retryable,
             "upstream_status": self.upstream_status,
-            "upstream_code": self.upstream_code,
+            "upstream_code": passed_on_code(self.upstream_code),
         }
 
     def __repr__(self) -> str:
@@ -84,6 +89,12 @@ class InvalidRequest(RelayError):
 
     type = "invalid_request"
     status = 400
+
+
+class BodyTimeout(InvalidRequest):
+    """The body did not arrive in time (a caller trickling bytes): 408, typed invalid_request."""
+
+    status = 408
 
 
 class ModelNotAllowed(RelayError):

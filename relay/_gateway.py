@@ -28,7 +28,7 @@ from ._errors import (
     UpstreamTimeout,
 )
 from ._logging import log
-from ._normalize import FailedResponse, classify_error
+from ._normalize import classify_error
 from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
 from ._secrets import Credentials, Secrets
 from ._settings import Settings
@@ -241,12 +241,18 @@ class GatewayClient:
         return await self._by_deadline(self._secrets.credentials(), deadline, "reading secrets")
 
     async def _by_deadline(self, work: Awaitable[R], deadline: float, doing: str) -> R:
-        """`work`, cut off (as upstream_timeout) when the request's deadline passes."""
+        """Secret store `work`, cut off when the request's deadline passes.
+
+        The store is what kept the request from finishing, so the answer is secret_unavailable
+        (503), not upstream_timeout: the gateway was never asked.
+        """
         try:
             async with asyncio.timeout(max(deadline - self._clock(), 0.001)):
                 return await work
-        except TimeoutError:
-            raise UpstreamTimeout(f"UPSTREAM_TIMEOUT_SECONDS ran out while {doing}") from None
+        except TimeoutError as exc:
+            raise SecretUnavailable(
+                f"the secret store did not answer within UPSTREAM_TIMEOUT_SECONDS ({doing})"
+            ) from exc
 
     async def _attempt(
         self,
@@ -256,27 +262,27 @@ class GatewayClient:
         deadline: float,
     ) -> tuple[T, httpx.Headers]:
         response = await self._post(call, credentials, deadline)
-        body = await self._read(response, deadline, MAX_UPSTREAM_BODY_BYTES)
+        # One rule for "upstream said 2xx but we cannot use the answer" (cut off, not JSON, the
+        # wrong shape, a failed run): never retried here. The provider may have run and billed
+        # it, so another attempt could bill it again; the caller gets upstream_error and decides.
+        try:
+            body = await self._read(response, deadline, MAX_UPSTREAM_BODY_BYTES)
+        except _Retryable as failed:
+            raise failed.error from failed
         try:
             data = msgspec.json.decode(body)
-        except (msgspec.DecodeError, RecursionError):
+        except (msgspec.DecodeError, RecursionError) as exc:
             kind = response.headers.get("content-type", "no content type").split(";")[0]
-            raise _Retryable(
-                UpstreamError(
-                    f"gateway answered {response.status_code} with a body that is not JSON "
-                    f"({kind[:60]})",
-                    upstream_status=response.status_code,
-                )
-            ) from None
+            raise UpstreamError(
+                f"gateway answered {response.status_code} with a body that is not JSON "
+                f"({kind[:60]})",
+                upstream_status=response.status_code,
+            ) from exc
         try:
             return parse(data), response.headers
-        except FailedResponse as exc:
-            # The provider ran it and said it failed: another try would be billed again.
-            exc.upstream_status = exc.upstream_status or response.status_code
-            raise
         except UpstreamError as exc:
             exc.upstream_status = exc.upstream_status or response.status_code
-            raise _Retryable(exc) from None
+            raise
 
     async def _post(
         self, call: UpstreamCall, credentials: Credentials, deadline: float
@@ -308,7 +314,7 @@ class GatewayClient:
         body = await self._read(response, deadline, MAX_ERROR_BODY_BYTES, truncate=True)
         retry_after = parse_retry_after(response.headers)
         error = classify_error(response.status_code, body, retry_after=retry_after)
-        error.gateway_log_id = response.headers.get("cf-aig-log-id")
+        error.gateway_log_id = (response.headers.get("cf-aig-log-id") or "")[:256] or None
         if should_retry_status(response.status_code, response.headers, error.upstream_code):
             raise _Retryable(error, retry_after)
         if isinstance(error, UpstreamAuth):

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
 import msgspec
+
+from ._scrub import REDACTED, register_secret
+from ._scrub import scrub as redact
 
 __all__ = [
     "REDACTED",
@@ -25,35 +27,13 @@ __all__ = [
     "trace_field",
 ]
 
-REDACTED = "[REDACTED]"
 TRACE_FIELD = "logging.googleapis.com/trace"
 SPAN_FIELD = "logging.googleapis.com/spanId"
-# Shorter values could collide with ordinary text and would not be real credentials anyway.
-_MIN_SECRET_CHARS = 8
 _CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/([0-9]+))?")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
 _stream: TextIO | None = None
 _encoder = msgspec.json.Encoder()
-
-
-def register_secret(value: str) -> None:
-    """Remember a secret value so that no log line or answer can carry it."""
-    if len(value) >= _MIN_SECRET_CHARS:
-        with _secrets_lock:
-            _secrets.add(value)
-
-
-def redact(text: str) -> str:
-    """`text` with every known secret value replaced by [REDACTED]."""
-    with _secrets_lock:
-        known = tuple(_secrets)
-    for secret in known:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 def set_stream(stream: TextIO | None) -> None:

@@ -20,8 +20,15 @@ from ._errors import (
     UpstreamRejected,
 )
 from ._request import Api
+from ._scrub import passed_on, passed_on_code
 
-__all__ = ["FailedResponse", "classify_error", "normalize", "parse_output_json"]
+__all__ = [
+    "MAX_UPSTREAM_MESSAGE_CHARS",
+    "FailedResponse",
+    "classify_error",
+    "normalize",
+    "parse_output_json",
+]
 
 # An upstream message is shown to the caller, but only this much of it.
 MAX_UPSTREAM_MESSAGE_CHARS = 500
@@ -61,11 +68,11 @@ def _normalize_responses(body: dict[str, Any]) -> dict[str, Any]:
     if status in ("failed", "cancelled"):
         error = _dict(body.get("error"))
         raise FailedResponse(
-            f"the response {status}: {_text(error.get('message')) or 'no reason given'}",
+            f"the response {status}: {_short(error.get('message')) or 'no reason given'}",
             upstream_code=_code(error.get("code")),
         )
     if status not in ("completed", "incomplete"):
-        raise FailedResponse(f"upstream answered with unexpected status {status[:40]!r}")
+        raise FailedResponse(f"upstream answered with unexpected status {passed_on(status, 40)!r}")
 
     texts: list[str] = []
     refusals: list[str] = []
@@ -234,18 +241,10 @@ def _content_text(content: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = _text(value)
-    if len(text) > MAX_UPSTREAM_MESSAGE_CHARS:
-        return text[:MAX_UPSTREAM_MESSAGE_CHARS] + "…"
-    return text
+    return passed_on(_text(value), MAX_UPSTREAM_MESSAGE_CHARS)
 
 
-def _code(value: Any) -> str | int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str | int):
-        return value
-    return None
+_code = passed_on_code
 
 
 def _count(value: Any) -> int:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 
 from ._errors import InvalidRequest
-from ._settings import Api
+from ._settings import MAX_MODEL_CHARS, Api
 
 __all__ = [
     "REQUEST_ID",
@@ -35,7 +35,13 @@ __all__ = [
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}\Z"
 REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
+# Tool and schema descriptions (OpenAI's own limit is far below this).
+MAX_DESCRIPTION_CHARS = 16_384
+
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MODEL_CHARS)]
+# Descriptions go upstream only; bounded so that no field is unbounded but the prompt itself.
+Description = Annotated[str, msgspec.Meta(max_length=MAX_DESCRIPTION_CHARS)]
 # Header-bound text: visible ASCII only, so no CR/LF (or anything else) can reach a header.
 # Visible ASCII, inner spaces allowed: HTTP refuses a header value with white space at its ends.
 HEADER_TEXT_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?\Z"
@@ -78,7 +84,7 @@ class JsonSchema(_Strict):
     name: ToolName
     schema: dict[str, Any]
     strict: bool | None = None
-    description: str | None = None
+    description: Description | None = None
 
 
 class Tool(_Strict):
@@ -86,7 +92,7 @@ class Tool(_Strict):
 
     name: ToolName
     parameters: dict[str, Any]
-    description: str | None = None
+    description: Description | None = None
     strict: bool | None = None
 
 
@@ -114,7 +120,7 @@ class PromptRequest(_Strict):
     input: NonEmpty | Annotated[list[Any], msgspec.Meta(min_length=1)] | None = None
     instructions: NonEmpty | None = None
     api: Api | None = None
-    model: NonEmpty | None = None
+    model: ModelName | None = None
     max_output_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
     temperature: float | None = None
     top_p: float | None = None
@@ -133,17 +139,6 @@ class PromptRequest(_Strict):
     extra_body: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        # The free-form parts, walked where they are (no copy on the hot path).
-        free_form = {
-            "input": self.input,
-            "extra_body": self.extra_body,
-            "json_schema": self.json_schema.schema if self.json_schema else None,
-            "tools": [tool.parameters for tool in self.tools] if self.tools else None,
-            "messages": [m.content for m in self.messages] if self.messages else None,
-        }
-        for name, value in free_form.items():
-            if value is not None and _depth(value) > MAX_NESTING:
-                raise ValueError(f"{name} is nested too deeply (more than {MAX_NESTING} levels)")
         given = [n for n in ("prompt", "messages", "input") if getattr(self, n) is not None]
         if len(given) != 1:
             found = " and ".join(given) if given else "none"
@@ -156,6 +151,16 @@ class PromptRequest(_Strict):
                 raise ValueError(f"tool_choice names {self.tool_choice.name!r}, not in tools")
         elif self.tool_choice is not None and not self.tools:
             raise ValueError("tool_choice needs tools")
+
+    def free_form(self) -> dict[str, Any]:
+        """The parts whose shape the caller chooses, by field name (None when absent)."""
+        return {
+            "input": self.input,
+            "extra_body": self.extra_body,
+            "json_schema": self.json_schema.schema if self.json_schema else None,
+            "tools": [tool.parameters for tool in self.tools] if self.tools else None,
+            "messages": [m.content for m in self.messages] if self.messages else None,
+        }
 
 
 class BatchRequest(_Strict):
@@ -175,7 +180,7 @@ def decode_request(body: bytes) -> PromptRequest | BatchRequest:
     if _BATCH_PREFIX.match(body):
         return _decode(_batch_decoder, body)
     try:
-        return _decode(_request_decoder, body)
+        return _checked(_decode(_request_decoder, body), body)
     except InvalidRequest as exc:
         # The fast test above misses a batch key spelled with escapes ("\u0072equests").
         if exc.message.startswith("unknown field `requests`"):
@@ -185,7 +190,22 @@ def decode_request(body: bytes) -> PromptRequest | BatchRequest:
 
 def decode_prompt(body: bytes) -> PromptRequest:
     """Decode one prompt (a batch item, a Pub/Sub payload)."""
-    return _decode(_request_decoder, body)
+    return _checked(_decode(_request_decoder, body), body)
+
+
+def _checked(request: PromptRequest, body: bytes) -> PromptRequest:
+    """`request`, once no free-form part of it nests deeper than MAX_NESTING.
+
+    Measured on JSON text, not by walking objects: a walk costs a Python step per item (an
+    8 MiB body of empty objects took seconds), the text passes below run at C speed. A part can
+    nest no deeper than the body holding it, so most bodies are done after the first measure.
+    """
+    if _json_depth(body, MAX_NESTING) <= MAX_NESTING:
+        return request
+    for name, value in request.free_form().items():
+        if value is not None and _json_depth(msgspec.json.encode(value), MAX_NESTING) > MAX_NESTING:
+            raise InvalidRequest(f"{name} is nested too deeply (more than {MAX_NESTING} levels)")
+    return request
 
 
 T = TypeVar("T")
@@ -212,20 +232,27 @@ _PATTERN_WORDS = {
 }
 
 
-def _depth(value: Any) -> int:
-    """How deeply `value` nests lists and objects, counted without recursion."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            node = list(node.values())
-        if isinstance(node, list):
-            deepest = max(deepest, level)
-            if level > MAX_NESTING:
-                return level
-            stack.extend((child, level + 1) for child in node)
-    return deepest
+# Strings (whose brackets are text) and everything but brackets are dropped before measuring.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"')
+_BRACKETS_ONLY = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def _json_depth(text: bytes, limit: int) -> int:
+    """How deeply valid JSON `text` nests arrays and objects, counted up to `limit` + 1.
+
+    Each pass deletes the innermost pairs, so the number of passes that leave something is the
+    depth. Only for text a JSON decoder accepted (strings well formed), so the string pattern
+    runs in one linear sweep.
+    """
+    brackets = _JSON_STRING.sub(b"", text).translate(_BRACKETS_ONLY, _NOT_BRACKETS)
+    depth = 0
+    while brackets and depth <= limit:
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) == len(brackets):
+            break  # not balanced: not JSON a decoder accepted
+        brackets, depth = shorter, depth + 1
+    return depth
 
 
 def _describe(message: str) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._errors import ConfigError, SecretUnavailable
 from ._logging import log, register_secret
-from ._settings import Secret, Settings
+from ._settings import Secret, Settings, credential_problem
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -255,9 +255,8 @@ class SecretManagerStore:
             value = bytes(payload.data).decode("utf-8").strip()
         except UnicodeDecodeError:
             raise ConfigError(f"secret {name} is not UTF-8 text") from None
-        if not value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-            # It goes into a header: a newline inside would break the request. Never echo it.
-            raise ConfigError(f"secret {name} is empty or holds control characters")
+        if problem := credential_problem(value):
+            raise ConfigError(f"secret {name} {problem}")
         return value
 
     def _make_client(self) -> Any:

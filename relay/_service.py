@@ -12,7 +12,7 @@ import os
 import time
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,12 +37,19 @@ from ._request import (
     decode_prompt,
     decode_request,
 )
+from ._scrub import StreamScrubber, passed_on, scrub_tree
 from ._secrets import Secrets, SecretStore
 from ._settings import Settings
 from ._streaming import UpstreamStream, sse
 from ._translate import UpstreamCall, build_call
 
-__all__ = ["Answer", "Context", "Relay"]
+__all__ = ["STREAM_READER_GRACE_SECONDS", "Answer", "Context", "Relay"]
+
+# A streaming caller gets this long past the request's deadline to take the last events; a
+# reader that stops reading cannot hold the request (and its upstream connection) longer.
+STREAM_READER_GRACE_SECONDS = 5.0
+# Gateway header values are ids and short words; anything longer is cut.
+MAX_GATEWAY_HEADER_CHARS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +74,10 @@ class Answer:
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     error: RelayError | None = None
-    # For a streaming answer: the server-sent events to send (body is then empty).
-    events: AsyncIterator[bytes] | None = None
+    # For a streaming answer: the server-sent events to send (body is then empty), and the
+    # `time.monotonic()` by which the caller must have taken them.
+    events: AsyncGenerator[bytes, None] | None = None
+    events_deadline: float | None = None
 
 
 class Relay:
@@ -140,6 +149,11 @@ class Relay:
                     },
                 )
             result = await self._run(call, request, request_id, started)
+        except asyncio.CancelledError:
+            # The caller hung up (the handler cancels us): the upstream call is cancelled with
+            # this task and nothing is retried for it.
+            self._log_disconnect(request_id, call, started, context)
+            raise
         except RelayError as exc:
             return self._failure(exc, request_id, call, started, context, request)
         except Exception as exc:
@@ -200,7 +214,8 @@ class Relay:
             call, request, request_id, started, reply.value, reply.headers, reply.attempts
         )
         if request.include_raw:
-            result["raw"] = raw[-1]
+            # Scrubbed like every other string from upstream: an upstream may echo a credential.
+            result["raw"] = scrub_tree(raw[-1])
         return result
 
     def _result(
@@ -213,6 +228,9 @@ class Relay:
         headers: Mapping[str, str],
         attempts: int,
     ) -> dict[str, Any]:
+        # Every string from upstream is scrubbed before it is used (output_json parses the
+        # scrubbed text).
+        fields = scrub_tree(fields)
         if request.json_schema is not None:
             parse_output_json(fields)
         return {
@@ -222,8 +240,8 @@ class Relay:
             **fields,
             "model": fields["model"] or call.model,
             "gateway": {
-                "log_id": headers.get("cf-aig-log-id"),
-                "cache_status": headers.get("cf-aig-cache-status"),
+                "log_id": _gateway_header(headers, "cf-aig-log-id"),
+                "cache_status": _gateway_header(headers, "cf-aig-cache-status"),
             },
             "latency_ms": self._elapsed_ms(started),
             "attempts": attempts,
@@ -244,7 +262,11 @@ class Relay:
             reply.value, call, request, request_id, started, reply.attempts, deadline, context
         )
         return Answer(
-            200, {}, {"cache-control": "no-cache", "x-accel-buffering": "no"}, events=events
+            200,
+            {},
+            {"cache-control": "no-cache", "x-accel-buffering": "no"},
+            events=events,
+            events_deadline=deadline + STREAM_READER_GRACE_SECONDS,
         )
 
     async def _relay_stream(
@@ -257,13 +279,18 @@ class Relay:
         attempts: int,
         deadline: float,
         context: Context,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Pass text on as `delta` events, then one `result` (or `error`) event."""
         upstream = UpstreamStream(response, call.api)
+        # A credential split across deltas is caught whole (see StreamScrubber).
+        scrubber = StreamScrubber()
         ended = False
         try:
             async for text in upstream.texts(deadline, self._clock):
-                yield sse("delta", {"text": text})
+                if clean := scrubber.feed(text):
+                    yield sse("delta", {"text": clean})
+            if rest := scrubber.flush():
+                yield sse("delta", {"text": rest})
             assert upstream.fields is not None
             result = self._result(
                 call, request, request_id, started, upstream.fields, response.headers, attempts
@@ -274,7 +301,7 @@ class Relay:
         except Exception as exc:
             error = self._stream_error(exc, request_id)
             error.attempts = attempts
-            error.gateway_log_id = response.headers.get("cf-aig-log-id")
+            error.gateway_log_id = _gateway_header(response.headers, "cf-aig-log-id")
             failure = self._failure(error, request_id, call, started, context, request)
             ended = True
             yield sse("error", failure.body)
@@ -282,19 +309,36 @@ class Relay:
             with contextlib.suppress(Exception):
                 await response.aclose()
             if not ended:
-                # The caller went away mid-stream: nothing was answered, but the call is logged.
-                log(
-                    "WARNING",
-                    "stream ended by the caller",
-                    request_id=request_id,
-                    api=call.api,
-                    model=call.model,
-                    outcome="client_disconnected",
-                    latency_ms=self._elapsed_ms(started),
+                # The caller went away (or stopped reading) mid-stream: nothing was answered,
+                # but the call is logged.
+                self._log_disconnect(
+                    request_id,
+                    call,
+                    started,
+                    context,
                     attempts=attempts,
-                    gateway_log_id=response.headers.get("cf-aig-log-id"),
-                    **context.log_fields,
+                    gateway_log_id=_gateway_header(response.headers, "cf-aig-log-id"),
                 )
+
+    def _log_disconnect(
+        self,
+        request_id: str,
+        call: UpstreamCall | None,
+        started: float,
+        context: Context,
+        **fields: Any,
+    ) -> None:
+        log(
+            "WARNING",
+            "request ended by the caller",
+            request_id=request_id,
+            api=call.api if call else None,
+            model=call.model if call else None,
+            outcome="client_disconnected",
+            latency_ms=self._elapsed_ms(started),
+            **fields,
+            **context.log_fields,
+        )
 
     def _stream_error(self, exc: Exception, request_id: str) -> RelayError:
         """The contract error for a failure after a stream's first byte."""
@@ -412,6 +456,12 @@ def config_error_answer(error: ConfigError, context: Context | None = None) -> A
     )
     body = {"ok": False, "request_id": request_id, "error": error.to_dict()}
     return Answer(error.status, body, {}, error)
+
+
+def _gateway_header(headers: Mapping[str, str], name: str) -> str | None:
+    """A gateway response header as the result may carry it: scrubbed and bounded."""
+    value = headers.get(name)
+    return None if value is None else passed_on(value, MAX_GATEWAY_HEADER_CHARS)
 
 
 def _new_request_id() -> str:

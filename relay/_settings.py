@@ -21,8 +21,10 @@ __all__ = [
     "DEFAULT_SECRET_CACHE_TTL_SECONDS",
     "DEFAULT_UPSTREAM_TIMEOUT_SECONDS",
     "GATEWAY_HOST_URL",
+    "MAX_MODEL_CHARS",
     "Secret",
     "Settings",
+    "credential_problem",
 ]
 
 Api = Literal["responses", "chat"]
@@ -30,6 +32,8 @@ Api = Literal["responses", "chat"]
 GATEWAY_HOST_URL = "https://gateway.ai.cloudflare.com"
 DEFAULT_API: Api = "responses"
 DEFAULT_MODEL = "gpt-4o-mini"
+# The contract's bound on a model name (request field and DEFAULT_MODEL alike).
+MAX_MODEL_CHARS = 256
 DEFAULT_SECRET_CACHE_TTL_SECONDS = 300.0
 # Long enough for a slow reasoning answer; keep it below the platform's function timeout.
 DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 120.0
@@ -121,6 +125,7 @@ class Settings:
             )
         openai_key_secret = _secret_name(env, "OPENAI_API_KEY_SECRET", project)
         openai_key = _secret_value(env, "OPENAI_API_KEY")
+        allowed_models = _allowed_models(env)
         upstream_timeout = _number(
             env, "UPSTREAM_TIMEOUT_SECONDS", DEFAULT_UPSTREAM_TIMEOUT_SECONDS, low=0.1, high=3600
         )
@@ -143,8 +148,8 @@ class Settings:
                 env, "SECRET_MAX_STALE_SECONDS", DEFAULT_SECRET_MAX_STALE_SECONDS, low=0, high=86400
             ),
             default_api=_api(env),
-            default_model=_text(env, "DEFAULT_MODEL") or DEFAULT_MODEL,
-            allowed_models=_allowed_models(env),
+            default_model=_default_model(env, allowed_models),
+            allowed_models=allowed_models,
             upstream_timeout=upstream_timeout,
             max_retries=_integer(env, "MAX_RETRIES", DEFAULT_MAX_RETRIES, low=0, high=10),
             max_body_bytes=_integer(
@@ -202,13 +207,28 @@ def _secret_name(env: Mapping[str, str], name: str, project: str | None) -> str 
     )
 
 
+def credential_problem(value: str) -> str | None:
+    """Why `value` cannot be sent as a credential header, or None when it can.
+
+    A header carries visible ASCII only: a control character would break the request, and a
+    non-ASCII one (a UTF-8 byte-order mark from an editor is enough) cannot be encoded at all.
+    The answer never quotes the value: it is a credential.
+    """
+    if not value:
+        return "is empty"
+    if not value.isascii():
+        return "holds non-ASCII characters (a byte-order mark?); a header cannot carry them"
+    if not value.isprintable() or " " in value:
+        return "holds control characters or spaces; a header cannot carry them"
+    return None
+
+
 def _secret_value(env: Mapping[str, str], name: str) -> Secret | None:
     raw = env.get(name, "").strip()
     if not raw:
         return None
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
-        # Never echo the value: it is a credential.
-        raise ConfigError(f"{name} contains control characters")
+    if problem := credential_problem(raw):
+        raise ConfigError(f"{name} {problem}")
     return Secret(raw)
 
 
@@ -219,6 +239,16 @@ def _api(env: Mapping[str, str]) -> Api:
     if value == "chat":
         return "chat"
     raise ConfigError(f"DEFAULT_API must be 'responses' or 'chat', not {value[:40]!r}")
+
+
+def _default_model(env: Mapping[str, str], allowed: frozenset[str] | None) -> str:
+    model = _text(env, "DEFAULT_MODEL") or DEFAULT_MODEL
+    if len(model) > MAX_MODEL_CHARS or not model.isprintable():
+        raise ConfigError(f"DEFAULT_MODEL must be at most {MAX_MODEL_CHARS} visible characters")
+    if allowed is not None and model not in allowed:
+        # Otherwise every request without a model would be refused, blaming the caller.
+        raise ConfigError(f"DEFAULT_MODEL {model!r} is not in ALLOWED_MODELS")
+    return model
 
 
 def _allowed_models(env: Mapping[str, str]) -> frozenset[str] | None:

@@ -17,8 +17,10 @@ import httpx
 import msgspec
 
 from ._errors import UpstreamError, UpstreamTimeout
-from ._normalize import normalize
+from ._gateway import MAX_UPSTREAM_BODY_BYTES
+from ._normalize import MAX_UPSTREAM_MESSAGE_CHARS, normalize
 from ._request import Api
+from ._scrub import passed_on, passed_on_code
 
 __all__ = [
     "MAX_SSE_LINE_BYTES",
@@ -234,7 +236,7 @@ class UpstreamStream:
         `deadline`, and no timer stays armed across a yield (the reader's time is its own)."""
         if "json" in self._response.headers.get("content-type", ""):
             # An answer that is not a stream (a cached one, say) still streams, as one delta.
-            body = await _within(self._response.aread(), deadline, clock)
+            body = await _within(_read_capped(self._response), deadline, clock)
             self.fields = normalize(self._api, _decode(body.decode("utf-8", "replace")))
             if self.fields["output_text"]:
                 yield self.fields["output_text"]
@@ -253,6 +255,16 @@ class UpstreamStream:
         for event in parser.close():
             folder.feed(event)
         self.fields = folder.result()
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    """A whole answer (JSON in place of a stream), capped as the non-streaming path caps it."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > MAX_UPSTREAM_BODY_BYTES:
+            raise UpstreamError("gateway answered with a body too large to relay")
+    return bytes(body)
 
 
 async def _within(work: Awaitable[Any], deadline: float, clock: Callable[[], float]) -> Any:
@@ -283,8 +295,8 @@ def _decode(data: str) -> dict[str, Any]:
 
 def _stream_error(error: dict[str, Any]) -> UpstreamError:
     message = error.get("message")
-    code = error.get("code")
+    text = passed_on(message, MAX_UPSTREAM_MESSAGE_CHARS) if isinstance(message, str) else ""
     return UpstreamError(
-        f"upstream stream failed: {message if isinstance(message, str) else 'no reason given'}",
-        upstream_code=code if isinstance(code, str | int) else None,
+        f"upstream stream failed: {text or 'no reason given'}",
+        upstream_code=passed_on_code(error.get("code")),
     )

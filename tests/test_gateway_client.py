@@ -182,13 +182,23 @@ def test_client_errors_are_not_retried() -> None:
     assert len(seen) == 1
 
 
-def test_wrong_shape_body_is_retried_then_upstream_error() -> None:
-    """A 200 that is not the expected JSON counts as an upstream failure and is retried."""
-    handler, seen = scripted(httpx.Response(200, content=b"<html>oops</html>"))
-    result = answer(make_relay(handler, MAX_RETRIES="1"), {"prompt": "hi"})
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"<html>oops</html>", "not JSON"),
+        (b'{"choices": [', "not JSON"),  # cut short
+        (b'{"object": "list"}', "not a Chat Completions object"),
+    ],
+)
+def test_unusable_2xx_is_not_retried(body: bytes, words: str) -> None:
+    """A 200 we cannot use (HTML, cut short, the wrong shape) is upstream_error at once: the
+    provider may have billed it, so another attempt could bill it again."""
+    handler, seen = scripted(httpx.Response(200, content=body))
+    result = answer(make_relay(handler, MAX_RETRIES="2"), {"prompt": "hi"})
     assert (result.status, result.body["error"]["type"]) == (502, "upstream_error")
-    assert "not JSON" in result.body["error"]["message"]
-    assert len(seen) == 2
+    assert words in result.body["error"]["message"]
+    assert result.body["error"]["upstream_status"] == 200
+    assert len(seen) == 1
 
 
 def test_connection_error_is_upstream_error() -> None:
