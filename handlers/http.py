@@ -29,10 +29,7 @@ from relay import (
 
 from ._runtime import get_relay
 
-__all__ = ["BODY_READ_TIMEOUT_SECONDS", "handle_http"]
-
-# A body must arrive within this; a caller trickling a byte every few seconds is cut off.
-BODY_READ_TIMEOUT_SECONDS = 10.0
+__all__ = ["handle_http"]
 
 _encoder = msgspec.json.Encoder()
 
@@ -46,10 +43,13 @@ async def handle_http(request: Request) -> Response:
         return _response(config_error_answer(exc, _context(request, project)))
     context = _context(request, relay.settings.project)
     try:
-        async with asyncio.timeout(BODY_READ_TIMEOUT_SECONDS):
+        async with asyncio.timeout(relay.settings.body_timeout):
             body = await _read_body(request, relay.settings.max_body_bytes)
     except TimeoutError:
-        error = BodyTimeout(f"the body did not arrive within {BODY_READ_TIMEOUT_SECONDS:g} s")
+        error = BodyTimeout(
+            f"the body did not arrive within {relay.settings.body_timeout:g} s "
+            "(BODY_TIMEOUT_SECONDS)"
+        )
         return _response(relay.reject(error, context))
     except RelayError as exc:
         return _response(relay.reject(exc, context))

@@ -43,6 +43,8 @@ DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_SECRET_TIMEOUT_SECONDS = 5.0
 # How long a secret fetched earlier may still be served while the store is failing.
 DEFAULT_SECRET_MAX_STALE_SECONDS = 3600.0
+# A body must arrive within this: a caller trickling a byte every few seconds is cut off.
+DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
 DEFAULT_BATCH_MAX_ITEMS = 50
 DEFAULT_BATCH_CONCURRENCY = 8
 
@@ -103,6 +105,7 @@ class Settings:
     upstream_timeout: float = DEFAULT_UPSTREAM_TIMEOUT_SECONDS
     max_retries: int = DEFAULT_MAX_RETRIES
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS
     batch_max_items: int = DEFAULT_BATCH_MAX_ITEMS
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
     log_prompts: bool = False
@@ -154,6 +157,9 @@ class Settings:
             max_retries=_integer(env, "MAX_RETRIES", DEFAULT_MAX_RETRIES, low=0, high=10),
             max_body_bytes=_integer(
                 env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, low=1024, high=32 * 1024 * 1024
+            ),
+            body_timeout=_number(
+                env, "BODY_TIMEOUT_SECONDS", DEFAULT_BODY_TIMEOUT_SECONDS, low=0.1, high=3600
             ),
             batch_max_items=_integer(
                 env, "BATCH_MAX_ITEMS", DEFAULT_BATCH_MAX_ITEMS, low=1, high=1000
