@@ -120,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _padded(self, body: dict[str, Any], token: str, key: str, seen: Seen) -> None:
         # A message whose 500-character cut would land inside the credential.
-        message = "x" * 470 + token + key
+        message = "x" * 485 + token + key
         self._json(400, {"error": {"message": message, "type": "x", "code": "bad"}})
 
     def _echo_200(self, body: dict[str, Any], token: str, key: str, seen: Seen) -> None:
