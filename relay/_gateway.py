@@ -176,12 +176,12 @@ class GatewayClient:
                     error = failed.error
                     if isinstance(error, UpstreamAuth):
                         if rotated or not await self._rotated(error, deadline):
-                            raise error from None
+                            raise error from failed
                         rotated = True
                         continue
                     delay = self._retry_delay(error, failed.retry_after, retries, deadline)
                     if delay is None:
-                        raise error from None
+                        raise error from failed
                     retries += 1
                     log(
                         "DEBUG",
@@ -301,14 +301,14 @@ class GatewayClient:
             async with asyncio.timeout(remaining):
                 response = await client.send(request, stream=True)
         except (TimeoutError, httpx.TimeoutException) as exc:
-            raise self._timed_out(exc, deadline) from None
-        except httpx.LocalProtocolError:
+            raise self._timed_out(exc, deadline) from exc
+        except httpx.LocalProtocolError as exc:
             # We built a request HTTP refuses: a bug, not a gateway fault, so never retried.
-            raise InternalError("the upstream request could not be sent") from None
+            raise InternalError("the upstream request could not be sent") from exc
         except httpx.TransportError as exc:
             raise _Retryable(
                 UpstreamError(f"could not reach the gateway ({type(exc).__name__})")
-            ) from None
+            ) from exc
         if response.status_code < 400:
             return response
         body = await self._read(response, deadline, MAX_ERROR_BODY_BYTES, truncate=True)
@@ -335,11 +335,11 @@ class GatewayClient:
                             return bytes(body[:limit])
                         raise UpstreamError("gateway answered with a body too large to relay")
         except (TimeoutError, httpx.TimeoutException) as exc:
-            raise self._timed_out(exc, deadline) from None
+            raise self._timed_out(exc, deadline) from exc
         except httpx.TransportError as exc:
             raise _Retryable(
                 UpstreamError(f"the gateway's answer broke off ({type(exc).__name__})")
-            ) from None
+            ) from exc
         finally:
             await response.aclose()
         return bytes(body)

@@ -215,13 +215,13 @@ def _decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise InvalidRequest(_describe(str(exc))) from None
+        raise InvalidRequest(_describe(str(exc))) from exc
     except msgspec.DecodeError as exc:
-        raise InvalidRequest(f"body is not valid JSON ({exc})") from None
-    except UnicodeDecodeError:
-        raise InvalidRequest("body is not valid UTF-8") from None
-    except RecursionError:
-        raise InvalidRequest("body is nested too deeply") from None
+        raise InvalidRequest(f"body is not valid JSON ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("body is not valid UTF-8") from exc
+    except RecursionError as exc:
+        raise InvalidRequest("body is nested too deeply") from exc
 
 
 # What each pattern means, for people (msgspec would quote the regex).

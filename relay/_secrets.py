@@ -210,7 +210,7 @@ class SecretManagerStore:
             raise ConfigError(
                 f"no credentials to read secret {name} ({type(exc).__name__}): run with a "
                 "service account, or `gcloud auth application-default login` locally"
-            ) from None
+            ) from exc
         retry = AsyncRetry(
             predicate=if_exception_type(
                 gexc.ServiceUnavailable, gexc.ResourceExhausted, gexc.InternalServerError
@@ -227,16 +227,16 @@ class SecretManagerStore:
         except (gexc.NotFound, gexc.FailedPrecondition, gexc.InvalidArgument) as exc:
             raise ConfigError(
                 f"secret {name} does not exist or has no enabled version ({type(exc).__name__})"
-            ) from None
+            ) from exc
         except (gexc.PermissionDenied, gexc.Unauthenticated) as exc:
             raise ConfigError(
                 f"this function may not read secret {name} ({type(exc).__name__}): grant "
                 "roles/secretmanager.secretAccessor on it to the runtime service account"
-            ) from None
+            ) from exc
         except (gexc.GoogleAPIError, GoogleAuthError, TimeoutError, OSError) as exc:
             raise SecretUnavailable(
                 f"Secret Manager did not answer for {name} ({type(exc).__name__})"
-            ) from None
+            ) from exc
         except Exception as exc:
             # Anything else from the client library: transient as far as we can tell, and said so.
             log(
@@ -247,14 +247,14 @@ class SecretManagerStore:
             )
             raise SecretUnavailable(
                 f"Secret Manager failed for {name} ({type(exc).__name__})"
-            ) from None
+            ) from exc
         payload = response.payload
         if payload.data_crc32c and _crc32c(payload.data) != payload.data_crc32c:
             raise SecretUnavailable(f"secret {name} arrived corrupted (CRC32C mismatch)")
         try:
             value = bytes(payload.data).decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise ConfigError(f"secret {name} is not UTF-8 text") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"secret {name} is not UTF-8 text") from exc
         if problem := credential_problem(value):
             raise ConfigError(f"secret {name} {problem}")
         return value

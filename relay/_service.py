@@ -154,6 +154,10 @@ class Relay:
             # this task and nothing is retried for it.
             self._log_disconnect(request_id, call, started, context)
             raise
+        except InternalError as exc:
+            # A bug met on the way (a request HTTP refuses, say): its cause is logged in full.
+            error = self._internal(exc.__cause__ or exc, request_id)
+            return self._failure(error, request_id, call, started, context, request)
         except RelayError as exc:
             return self._failure(exc, request_id, call, started, context, request)
         except Exception as exc:
@@ -350,17 +354,19 @@ class Relay:
             return UpstreamError(f"the upstream stream broke off ({type(exc).__name__})")
         return self._internal(exc, request_id)
 
-    def _internal(self, exc: Exception, request_id: str) -> InternalError:
-        """Log an unexpected failure in full; the caller gets only a pointer to the log."""
+    def _internal(self, exc: BaseException, request_id: str) -> InternalError:
+        """Log an unexpected failure once, in full; the caller gets only a pointer to the log."""
         log(
             "ERROR",
             "unexpected failure",
             event="internal_error",
             request_id=request_id,
             error=redact(f"{type(exc).__name__}: {exc}"),
-            traceback=redact(traceback.format_exc()),
+            traceback=redact("".join(traceback.format_exception(exc))),
         )
-        return InternalError(f"internal error; the logs hold details under {request_id}")
+        error = InternalError(f"internal error; the logs hold details under {request_id}")
+        error.__cause__ = exc
+        return error
 
     def _failure(
         self,

@@ -273,8 +273,8 @@ def _number(env: Mapping[str, str], name: str, default: float, *, low: float, hi
         return default
     try:
         value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw[:40]!r}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw[:40]!r}") from exc
     if not math.isfinite(value) or not low <= value <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {raw[:40]!r}")
     return value
@@ -286,8 +286,8 @@ def _integer(env: Mapping[str, str], name: str, default: int, *, low: int, high:
         return default
     try:
         value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw[:40]!r}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw[:40]!r}") from exc
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
     return value

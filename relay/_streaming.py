@@ -271,8 +271,8 @@ async def _within(work: Awaitable[Any], deadline: float, clock: Callable[[], flo
     try:
         async with asyncio.timeout(max(deadline - clock(), 0.001)):
             return await work
-    except TimeoutError:
-        raise UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out during the stream") from None
+    except TimeoutError as exc:
+        raise UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out during the stream") from exc
 
 
 def _str(value: Any) -> str | None:
@@ -286,8 +286,8 @@ def _list(value: Any) -> list[Any]:
 def _decode(data: str) -> dict[str, Any]:
     try:
         value = msgspec.json.decode(data)
-    except (msgspec.DecodeError, RecursionError):
-        raise UpstreamError("upstream stream carried an event that is not JSON") from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise UpstreamError("upstream stream carried an event that is not JSON") from exc
     if not isinstance(value, dict):
         raise UpstreamError("upstream stream carried an event that is not a JSON object")
     return value

@@ -59,9 +59,10 @@ GATEWAY_FAULTS = [
     Row("drop,ok", 200, None, 2),
     Row("drop", 502, "upstream_error", 3),
     Row("stall", 504, "upstream_timeout", 1),
-    Row("notjson,ok", 200, None, 2),
-    Row("notjson", 502, "upstream_error", 3, 200),
-    Row("badjson", 502, "upstream_error", 3, 200),
+    # A 2xx we cannot use is never retried: the provider may have billed it (docs/hardening.md).
+    Row("notjson,ok", 502, "upstream_error", 1, 200),
+    Row("notjson", 502, "upstream_error", 1, 200),
+    Row("badjson", 502, "upstream_error", 1, 200),
     Row("trickle", 504, "upstream_timeout", 1),
 ]
 
