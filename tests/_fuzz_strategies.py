@@ -104,7 +104,10 @@ MODELS = st.one_of(
     st.sampled_from(["gpt-4o-mini", "gpt-4o", "o3-mini", "gpt-5-nano", "claude-x"]),
     HOSTILE_TEXT,
     st.text(min_size=1, max_size=30),
-).filter(lambda model: not model.startswith("unknown-"))  # the emulator's model_not_found
+).filter(
+    # unknown-*: the emulator's model_not_found; over 256 characters: refused (contract bound)
+    lambda model: not model.startswith("unknown-") and len(model) <= 256
+)
 
 # --- valid requests ------------------------------------------------------------------------------
 
