@@ -8,7 +8,6 @@ locals {
         name        = var.name
         description = "Relays prompts to Cloudflare AI Gateway (HTTP entry point `prompt`)."
         timeout     = var.timeout_seconds
-        trigger     = []
       }
     },
     var.enable_pubsub_trigger ? {
@@ -16,10 +15,6 @@ locals {
         name        = "${var.name}-event"
         description = "Relays prompts from Pub/Sub to Cloudflare AI Gateway (CloudEvent entry point `prompt_event`)."
         timeout     = var.event_timeout_seconds
-        trigger = [{
-          topic           = google_pubsub_topic.requests[0].id
-          service_account = google_service_account.trigger[0].email
-        }]
       }
     } : {},
   )
@@ -75,13 +70,13 @@ resource "google_cloudfunctions2_function" "this" {
   # a message that keeps failing with a retryable error is redelivered with backoff for a day,
   # then goes to the dead-letter topic (pubsub.tf) or, without one, is dropped.
   dynamic "event_trigger" {
-    for_each = each.value.trigger
+    for_each = each.key == "prompt_event" ? ["pubsub"] : []
     content {
       trigger_region        = var.region
       event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-      pubsub_topic          = event_trigger.value.topic
+      pubsub_topic          = google_pubsub_topic.requests[0].id
       retry_policy          = "RETRY_POLICY_RETRY"
-      service_account_email = event_trigger.value.service_account
+      service_account_email = google_service_account.trigger[0].email
     }
   }
 
@@ -89,6 +84,10 @@ resource "google_cloudfunctions2_function" "this" {
     precondition {
       condition     = var.upstream_timeout_seconds < each.value.timeout
       error_message = "upstream_timeout_seconds must be below the function's timeout (timeout_seconds, or event_timeout_seconds for the Pub/Sub function), or the platform kills the request before the function can answer upstream_timeout."
+    }
+    precondition {
+      condition     = var.build_identity != "external" || var.build_service_account != null
+      error_message = "build_identity = \"external\" needs build_service_account (projects/<project>/serviceAccounts/<email>)."
     }
     precondition {
       condition     = var.min_instance_count <= var.max_instance_count

@@ -85,7 +85,7 @@ locals {
       description = "Cost per request in US dollars (cost_usd; absent when the model's price is unknown) by model and scheduler job."
       value_type  = "DISTRIBUTION"
       field       = "cost_usd"
-      unit        = "USD"
+      unit        = "{USD}"
       filter      = "jsonPayload.cost_usd:*"
       labels      = ["api", "model", "scheduler_job"]
     }
@@ -93,9 +93,9 @@ locals {
 
   # Exponential buckets per unit: 1 ms to ~17 min, 1 token to ~10^9, a micro-dollar to ~$10^3.
   metric_buckets = {
-    ms  = { scale = 1, growth = 1.5, count = 52 }
-    "1" = { scale = 1, growth = 2, count = 30 }
-    USD = { scale = 0.000001, growth = 2, count = 30 }
+    ms      = { scale = 1, growth = 1.5, count = 52 }
+    "1"     = { scale = 1, growth = 2, count = 30 }
+    "{USD}" = { scale = 0.000001, growth = 2, count = 30 }
   }
 
   metric_types = { for key, _ in local.log_metrics : key => "logging.googleapis.com/user/${local.metric_prefix}_${key}" }

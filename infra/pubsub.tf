@@ -91,7 +91,7 @@ locals {
   dead_letter_script = var.enable_pubsub_trigger ? join("\n", [
     "set -euo pipefail",
     "SUB=$(gcloud eventarc triggers describe '${coalesce(local.event_trigger_name, "unknown")}' --format='value(transport.pubsub.subscription)')",
-    "gcloud pubsub subscriptions add-iam-policy-binding \"$SUB\" --member='${local.pubsub_agent}' --role=roles/pubsub.subscriber --condition=None >/dev/null",
+    "gcloud pubsub subscriptions add-iam-policy-binding \"$SUB\" --member='${local.pubsub_agent}' --role=roles/pubsub.subscriber >/dev/null",
     "gcloud pubsub subscriptions update \"$SUB\" --dead-letter-topic='${google_pubsub_topic.dead_letter[0].id}' --max-delivery-attempts=${var.dead_letter_max_delivery_attempts}",
   ]) : ""
 }

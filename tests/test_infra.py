@@ -269,15 +269,12 @@ def test_event_function_is_triggered_by_pubsub_with_retries() -> None:
     body = resources_of("google_cloudfunctions2_function")["this"]
     dynamic = body["dynamic"]
     (trigger_block,) = [d["event_trigger"] for d in dynamic if "event_trigger" in d]
-    assert trigger_block["for_each"] == "${each.value.trigger}"
+    assert trigger_block["for_each"] == '${each.key == "prompt_event" ? ["pubsub"] : []}'
     trigger = one(trigger_block, "content")
     assert trigger["event_type"] == "google.cloud.pubsub.topic.v1.messagePublished"
     assert trigger["retry_policy"] == "RETRY_POLICY_RETRY"
-    assert trigger["pubsub_topic"] == "${event_trigger.value.topic}"
-    assert trigger["service_account_email"] == "${event_trigger.value.service_account}"
-    spec = locals_()["functions"]
-    assert "topic = google_pubsub_topic.requests[0].id" in spec
-    assert "service_account = google_service_account.trigger[0].email" in spec
+    assert trigger["pubsub_topic"] == "${google_pubsub_topic.requests[0].id}"
+    assert trigger["service_account_email"] == "${google_service_account.trigger[0].email}"
     invoker = resources_of("google_cloud_run_service_iam_member")["trigger"]
     assert invoker["service"] == '${google_cloudfunctions2_function.this["prompt_event"].name}'
     assert invoker["role"] == "roles/run.invoker"
