@@ -124,3 +124,8 @@ output "dashboard_id" {
   description = "ID of the Cloud Monitoring dashboard, or null."
   value       = try(google_monitoring_dashboard.this[0].id, null)
 }
+
+output "event_trigger" {
+  description = "Full name of the Eventarc trigger of the Pub/Sub function (its subscription is Eventarc's), or null."
+  value       = local.event_trigger_name
+}

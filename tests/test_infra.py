@@ -20,6 +20,7 @@ from tests._infra import (
     hcl_string_literals,
     locals_,
     one,
+    outputs,
     parse,
     resources,
     resources_of,
@@ -364,3 +365,11 @@ def test_checkov_skips_are_inline_and_give_a_reason() -> None:
         for line in path.read_text().splitlines():
             if "checkov:skip" in line:
                 assert re.search(r"#checkov:skip=CKV2?_[A-Z]+_\d+:\S.{20,}", line), line
+
+
+def test_example_outputs_name_module_outputs() -> None:
+    """Every output of the example re-exports an output the module declares."""
+    declared = set(outputs())
+    for name, body in outputs(EXAMPLE).items():
+        match = re.fullmatch(r"\$\{module\.prompt\.(\w+)\}", body["value"])
+        assert match and match[1] in declared, name

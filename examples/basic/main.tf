@@ -34,3 +34,18 @@ output "dashboard_id" {
   description = "The Cloud Monitoring dashboard."
   value       = module.prompt.dashboard_id
 }
+
+output "event_trigger" {
+  description = "The Eventarc trigger of the Pub/Sub function, or null."
+  value       = module.prompt.event_trigger
+}
+
+output "dead_letter_commands" {
+  description = "The gcloud lines that attach the dead-letter policy, or null."
+  value       = module.prompt.dead_letter_commands
+}
+
+output "results_bucket" {
+  description = "The results bucket, or null."
+  value       = module.prompt.results_bucket
+}
