@@ -125,5 +125,7 @@ resource "time_sleep" "iam_propagation" {
     google_service_account_iam_member.pubsub_token_creator,
     google_pubsub_topic_iam_member.results_runtime,
     google_storage_bucket_iam_member.results_runtime,
+    google_storage_bucket_iam_member.bulk_input,
+    google_storage_bucket_iam_member.bulk_output,
   ]
 }

@@ -95,3 +95,29 @@ variable "results_reader_members" {
     error_message = "results_reader_members must be IAM principals such as user:, serviceAccount:, group:, domain:, principal:// or principalSet://iam.googleapis.com/...; public access is not allowed."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Bulk runs (bulk.tf)
+# ---------------------------------------------------------------------------------------------
+
+variable "bulk_input_buckets" {
+  description = "Existing buckets the function may read request files from (roles/storage.objectViewer on each, for the runtime account only)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for b in var.bulk_input_buckets : can(regex("^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$", b))])
+    error_message = "bulk_input_buckets entries must be bucket names (no gs:// prefix)."
+  }
+}
+
+variable "bulk_output_buckets" {
+  description = "Existing buckets the function may create result files in (roles/storage.objectCreator on each, for the runtime account only)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for b in var.bulk_output_buckets : can(regex("^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$", b))])
+    error_message = "bulk_output_buckets entries must be bucket names (no gs:// prefix)."
+  }
+}

@@ -172,3 +172,19 @@ def test_reserved_google_names_are_refused(variable: str) -> None:
 def test_logging_api_is_enabled() -> None:
     """Cloud Logging (the log-based metrics' source) is among the enabled services."""
     assert "logging.googleapis.com" in locals_()["services"]
+
+
+def test_bulk_buckets_get_per_bucket_runtime_grants() -> None:
+    """Input buckets: objectViewer; output buckets: objectCreator; the runtime account only."""
+    grants = resources_of("google_storage_bucket_iam_member")
+    expected = {
+        "bulk_input": "roles/storage.objectViewer",
+        "bulk_output": "roles/storage.objectCreator",
+    }
+    for name, role in expected.items():
+        assert grants[name]["role"] == role
+        assert grants[name]["member"] == RUNTIME
+        assert grants[name]["bucket"] == "${each.value}"
+    publisher = resources_of("google_pubsub_topic_iam_member")["requests_runtime"]
+    assert publisher["member"] == RUNTIME
+    assert publisher["topic"] == "${google_pubsub_topic.requests[0].name}"
