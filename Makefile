@@ -8,7 +8,7 @@ PY := $(BIN)/python
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
 
-.PHONY: install run test lint typecheck pytest infra-check bench clean
+.PHONY: install run test lint typecheck pytest infra-check infra-docs bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ $(CHECKOV_VENV)/.installed:
 
 infra-check: $(CHECKOV_VENV)/.installed
 	CHECKOV=$(CHECKOV_VENV)/bin/checkov bash infra/checkov.sh
+
+## make infra-docs: regenerate the Inputs/Outputs tables of infra/README.md from the .tf files
+infra-docs: install
+	$(PY) infra/docs.py
 
 ## make bench: the benchmark suite (not part of make test)
 bench: install

@@ -1,8 +1,9 @@
 # Identities and who may call what. Every grant here is on a single resource (a secret, a
-# function's Cloud Run service, a topic, a service account); this module grants no project-level
-# role at all.
+# function's Cloud Run service, a topic, a service account). The only project-level grants in
+# the module are the build account's (service_agents.tf).
 
-# Runs both functions. Its only permissions are secretAccessor on each secret (secrets.tf).
+# Runs both functions. Its permissions: secretAccessor on each secret (secrets.tf), and publisher
+# on the results topic / object creator on the results bucket when those exist (results.tf).
 resource "google_service_account" "runtime" {
   project      = var.project_id
   account_id   = "${var.name}-fn"
@@ -19,8 +20,8 @@ resource "google_cloud_run_service_iam_member" "invokers" {
   for_each = toset(var.invoker_members)
 
   project  = var.project_id
-  location = google_cloudfunctions2_function.prompt.location
-  service  = google_cloudfunctions2_function.prompt.name
+  location = google_cloudfunctions2_function.this["prompt"].location
+  service  = google_cloudfunctions2_function.this["prompt"].name
   role     = "roles/run.invoker"
   member   = each.value
 }
@@ -44,8 +45,8 @@ resource "google_cloud_run_service_iam_member" "scheduler" {
   count = length(local.scheduler_jobs) > 0 ? 1 : 0
 
   project  = var.project_id
-  location = google_cloudfunctions2_function.prompt.location
-  service  = google_cloudfunctions2_function.prompt.name
+  location = google_cloudfunctions2_function.this["prompt"].location
+  service  = google_cloudfunctions2_function.this["prompt"].name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.scheduler[0].email}"
 }
@@ -69,29 +70,10 @@ resource "google_cloud_run_service_iam_member" "trigger" {
   count = var.enable_pubsub_trigger ? 1 : 0
 
   project  = var.project_id
-  location = google_cloudfunctions2_function.prompt_event[0].location
-  service  = google_cloudfunctions2_function.prompt_event[0].name
+  location = google_cloudfunctions2_function.this["prompt_event"].location
+  service  = google_cloudfunctions2_function.this["prompt_event"].name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.trigger[0].email}"
-}
-
-data "google_project" "this" {
-  count = var.enable_pubsub_trigger ? 1 : 0
-
-  project_id = var.project_id
-}
-
-# The Pub/Sub service agent mints the OIDC token of the push subscription for the trigger
-# identity. Projects whose Pub/Sub agent predates 2021-04-08 lack that permission; granting it on
-# this one service account (not on the project) covers them and changes nothing for newer ones.
-resource "google_service_account_iam_member" "pubsub_token_creator" {
-  count = var.enable_pubsub_trigger ? 1 : 0
-
-  service_account_id = google_service_account.trigger[0].name
-  role               = "roles/iam.serviceAccountTokenCreator"
-  member             = "serviceAccount:service-${data.google_project.this[0].number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-
-  depends_on = [google_project_service.enabled]
 }
 
 resource "google_pubsub_topic_iam_member" "publishers" {

@@ -11,6 +11,8 @@ locals {
     "cloudscheduler.googleapis.com",
     "eventarc.googleapis.com",
     "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
@@ -38,6 +40,8 @@ locals {
     "bench",
     "infra",
     "emulators",
+    "examples",
+    "docs",
     "Makefile",
     "pyproject.toml",
     "requirements-dev.txt",
@@ -46,8 +50,9 @@ locals {
   source_bucket_name = coalesce(var.source_bucket_name, "${var.project_id}-${var.name}-src")
   scheduler_region   = coalesce(var.scheduler_region, var.region)
 
-  # Settings the function reads (see CONTRACT.md). Plain values only: secrets travel as
-  # Secret Manager names (runtime delivery) or as secret_environment_variables (env delivery).
+  # Settings the function reads (see the repository README.md and openapi.yaml). Plain values
+  # only: secrets travel as Secret Manager names (runtime delivery) or as
+  # secret_environment_variables (env delivery).
   function_env = merge(
     var.extra_environment_variables,
     {
@@ -60,8 +65,11 @@ locals {
       UPSTREAM_TIMEOUT_SECONDS = tostring(var.upstream_timeout_seconds)
       MAX_RETRIES              = tostring(var.max_retries)
       MAX_BODY_BYTES           = tostring(var.max_body_bytes)
+      BATCH_MAX_ITEMS          = tostring(var.batch_max_items)
+      BATCH_CONCURRENCY        = tostring(var.batch_concurrency)
       LOG_PROMPTS              = var.log_prompts ? "true" : "false"
     },
+    local.results_env,
     # Unset (rather than empty) means "any model".
     length(var.allowed_models) > 0 ? { ALLOWED_MODELS = join(",", var.allowed_models) } : {},
     var.secret_delivery == "runtime" ? { AIG_TOKEN_SECRET = google_secret_manager_secret.this["aig_token"].id } : {},
@@ -74,7 +82,7 @@ locals {
     var.use_openai_api_key ? [{ key = "OPENAI_API_KEY", secret = google_secret_manager_secret.this["openai_api_key"].secret_id, version = var.openai_api_key_secret_version }] : [],
   ) : []
 
-  prompt_url = google_cloudfunctions2_function.prompt.service_config[0].uri
+  prompt_url = google_cloudfunctions2_function.this["prompt"].service_config[0].uri
 }
 
 resource "google_project_service" "enabled" {
@@ -141,77 +149,4 @@ resource "google_storage_bucket_object" "source" {
   bucket       = google_storage_bucket.source.name
   source       = data.archive_file.source.output_path
   content_type = "application/zip"
-}
-
-# ---------------------------------------------------------------------------------------------
-# The HTTP function `prompt`
-# ---------------------------------------------------------------------------------------------
-
-resource "google_cloudfunctions2_function" "prompt" {
-  project     = var.project_id
-  location    = var.region
-  name        = var.name
-  description = "Relays prompts to Cloudflare AI Gateway (HTTP entry point `prompt`)."
-  labels      = local.labels
-
-  build_config {
-    runtime         = "python312"
-    entry_point     = "prompt"
-    service_account = var.build_service_account
-
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
-
-  service_config {
-    available_cpu                    = var.available_cpu
-    available_memory                 = var.available_memory
-    max_instance_request_concurrency = var.max_instance_request_concurrency
-    timeout_seconds                  = var.timeout_seconds
-    min_instance_count               = var.min_instance_count
-    max_instance_count               = var.max_instance_count
-    ingress_settings                 = var.ingress_settings
-    all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.runtime.email
-    environment_variables            = local.function_env
-
-    dynamic "secret_environment_variables" {
-      for_each = local.function_secret_env
-      content {
-        key        = secret_environment_variables.value.key
-        project_id = var.project_id
-        secret     = secret_environment_variables.value.secret
-        version    = secret_environment_variables.value.version
-      }
-    }
-  }
-
-  lifecycle {
-    precondition {
-      condition     = var.upstream_timeout_seconds < var.timeout_seconds
-      error_message = "upstream_timeout_seconds must be below timeout_seconds, or the platform kills the request before the function can answer upstream_timeout."
-    }
-    precondition {
-      condition     = var.min_instance_count <= var.max_instance_count
-      error_message = "min_instance_count must not exceed max_instance_count."
-    }
-    precondition {
-      condition     = var.max_instance_request_concurrency == 1 || tonumber(var.available_cpu) >= 1
-      error_message = "max_instance_request_concurrency above 1 needs available_cpu of at least 1."
-    }
-    precondition {
-      condition     = length(var.allowed_models) == 0 || contains(var.allowed_models, var.default_model)
-      error_message = "default_model must be one of allowed_models, or requests without a model would be refused."
-    }
-  }
-
-  # With env delivery the platform reads the secrets while deploying, so access must exist first.
-  depends_on = [
-    google_project_service.enabled,
-    google_secret_manager_secret_iam_member.runtime,
-  ]
 }

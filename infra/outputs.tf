@@ -8,7 +8,7 @@ locals {
 
 output "function_name" {
   description = "Name of the HTTP function (and of its Cloud Run service)."
-  value       = google_cloudfunctions2_function.prompt.name
+  value       = google_cloudfunctions2_function.this["prompt"].name
 }
 
 output "function_url" {
@@ -18,12 +18,12 @@ output "function_url" {
 
 output "event_function_name" {
   description = "Name of the Pub/Sub-triggered function, or null when enable_pubsub_trigger is false."
-  value       = try(google_cloudfunctions2_function.prompt_event[0].name, null)
+  value       = try(google_cloudfunctions2_function.this["prompt_event"].name, null)
 }
 
 output "event_function_url" {
   description = "URL of the Pub/Sub-triggered function's service (reachable by its trigger only), or null."
-  value       = try(google_cloudfunctions2_function.prompt_event[0].service_config[0].uri, null)
+  value       = try(google_cloudfunctions2_function.this["prompt_event"].service_config[0].uri, null)
 }
 
 output "pubsub_topic" {
@@ -78,4 +78,54 @@ output "source_object" {
 output "curl_example" {
   description = "Example authenticated call. With ALLOW_INTERNAL_ONLY ingress it must run from a VPC network of this project (see README)."
   value       = "curl -sS -X POST '${local.prompt_url}' -H \"Authorization: Bearer $(gcloud auth print-identity-token)\" -H 'Content-Type: application/json' -d '{\"prompt\": \"Say hello in five words.\"}'"
+}
+
+output "dead_letter_topic" {
+  description = "Full name of the dead-letter topic of the Pub/Sub trigger, or null."
+  value       = try(google_pubsub_topic.dead_letter[0].id, null)
+}
+
+output "dead_letter_subscription" {
+  description = "Short name of the subscription that keeps dead-lettered messages (pull it to inspect them), or null."
+  value       = try(google_pubsub_subscription.dead_letter[0].name, null)
+}
+
+output "dead_letter_commands" {
+  description = "The gcloud lines that attach the dead-letter policy to the Eventarc-created subscription (run by terraform apply when attach_dead_letter_policy), or null."
+  value       = var.enable_pubsub_trigger ? local.dead_letter_script : null
+}
+
+output "results_topic_id" {
+  description = "RESULTS_TOPIC: full name of the results topic, or null."
+  value       = try(google_pubsub_topic.results[0].id, null)
+}
+
+output "results_subscription" {
+  description = "Short name of the results pull subscription, or null."
+  value       = try(google_pubsub_subscription.results[0].name, null)
+}
+
+output "results_bucket" {
+  description = "RESULTS_BUCKET: name of the results bucket, or null."
+  value       = try(google_storage_bucket.results[0].name, null)
+}
+
+output "build_service_account" {
+  description = "The account Cloud Build builds the functions as (projects/<p>/serviceAccounts/<email>), or null for the platform default."
+  value       = local.build_service_account
+}
+
+output "log_metric_types" {
+  description = "Metric types of the log-based metrics, by name (empty when enable_monitoring is false)."
+  value       = var.enable_monitoring ? local.metric_types : {}
+}
+
+output "dashboard_id" {
+  description = "ID of the Cloud Monitoring dashboard, or null."
+  value       = try(google_monitoring_dashboard.this[0].id, null)
+}
+
+output "event_trigger" {
+  description = "Full name of the Eventarc trigger of the Pub/Sub function (its subscription is Eventarc's), or null."
+  value       = local.event_trigger_name
 }

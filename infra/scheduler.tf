@@ -12,6 +12,9 @@ locals {
       retry_count      = coalesce(try(job.retry_count, null), 0)
       attempt_deadline = coalesce(try(job.attempt_deadline, null), local.default_attempt_deadline)
       paused           = coalesce(try(job.paused, null), false)
+      # Scheduler calls deliver their result unless the entry says otherwise; the value goes
+      # into the JSON body, where the function reads it.
+      deliver = coalesce(try(job.deliver, null), try(job.payload.deliver, null), true)
     }
   }
 }
@@ -35,7 +38,7 @@ resource "google_cloud_scheduler_job" "prompt" {
   http_target {
     http_method = "POST"
     uri         = local.prompt_url
-    body        = base64encode(jsonencode(each.value.payload))
+    body        = base64encode(jsonencode(merge(each.value.payload, { deliver = each.value.deliver })))
 
     headers = {
       "Content-Type" = "application/json"

@@ -34,6 +34,13 @@ variable "name" {
     condition     = can(regex("^[a-z][a-z0-9-]{2,22}[a-z0-9]$", var.name))
     error_message = "name must be 4 to 24 lowercase letters, digits or hyphens, start with a letter and not end with a hyphen."
   }
+
+  validation {
+    # Topic, subscription and bucket names derive from it, and Google refuses those that start
+    # with "goog" or contain "google".
+    condition     = !startswith(var.name, "goog") && !strcontains(var.name, "google")
+    error_message = "name must not start with \"goog\" or contain \"google\": Pub/Sub and Cloud Storage refuse such names."
+  }
 }
 
 variable "labels" {
@@ -60,6 +67,11 @@ variable "source_bucket_name" {
   validation {
     condition     = var.source_bucket_name == null || can(regex("^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$", var.source_bucket_name))
     error_message = "source_bucket_name must be a valid bucket name: 3 to 63 lowercase letters, digits, dots, hyphens or underscores."
+  }
+
+  validation {
+    condition     = var.source_bucket_name == null || (!startswith(coalesce(var.source_bucket_name, "x"), "goog") && !strcontains(coalesce(var.source_bucket_name, "x"), "google"))
+    error_message = "source_bucket_name must not start with \"goog\" or contain \"google\"."
   }
 }
 
@@ -97,14 +109,47 @@ variable "source_excludes" {
   default     = []
 }
 
+variable "build_identity" {
+  description = "Who Cloud Build runs the function builds as. dedicated (default): a new account <name>-build with roles/logging.logWriter, roles/artifactregistry.writer and roles/storage.objectAdmin on the project, and roles/iam.serviceAccountUser on it for deployer_members. default: the platform's default build account (the Compute Engine default account on projects created since mid-2024) gets roles/cloudbuild.builds.builder on the project. external: build_service_account, with its roles granted outside this module."
+  type        = string
+  default     = "dedicated"
+
+  validation {
+    condition     = contains(["dedicated", "default", "external"], var.build_identity)
+    error_message = "build_identity must be \"dedicated\", \"default\" or \"external\"."
+  }
+}
+
 variable "build_service_account" {
-  description = "Service account Cloud Build uses to build the functions, as projects/<project>/serviceAccounts/<email>. Null: the platform default. It needs logging.logWriter, artifactregistry.writer and storage.objectViewer, granted outside this module."
+  description = "With build_identity = \"external\" only: the build account as projects/<project>/serviceAccounts/<email>. It needs logging.logWriter, artifactregistry.writer and storage.objectAdmin, and the deployer needs iam.serviceAccountUser on it."
   type        = string
   default     = null
 
   validation {
     condition     = var.build_service_account == null || can(regex("^projects/[^/]+/serviceAccounts/[^/]+@[^/]+$", var.build_service_account))
     error_message = "build_service_account must be a full resource name: projects/<project>/serviceAccounts/<email>."
+  }
+}
+
+variable "deployer_members" {
+  description = "With build_identity = \"dedicated\": principals that run terraform apply and so need actAs (roles/iam.serviceAccountUser) on the build account, e.g. [\"serviceAccount:ci@p.iam.gserviceaccount.com\"]. Owners and Editors already have it."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.deployer_members : can(regex("^(user|serviceAccount|group|domain):[^:\\s]+$|^principal(Set)?://iam[.]googleapis[.]com/\\S+$", m))])
+    error_message = "deployer_members must be IAM principals such as user:, serviceAccount:, group:, domain:, principal:// or principalSet://iam.googleapis.com/...; public access is not allowed."
+  }
+}
+
+variable "iam_propagation_wait" {
+  description = "Pause after the grants the functions depend on (build roles, secret access, service agents) before deploying them: IAM changes take up to a few minutes to apply everywhere."
+  type        = string
+  default     = "90s"
+
+  validation {
+    condition     = can(regex("^[0-9]+[sm]$", var.iam_propagation_wait))
+    error_message = "iam_propagation_wait must be a duration in seconds or minutes, such as \"90s\" or \"2m\"."
   }
 }
 
@@ -124,7 +169,7 @@ variable "available_cpu" {
 }
 
 variable "available_memory" {
-  description = "Memory per instance, with a unit (e.g. 512Mi, 1Gi)."
+  description = "Memory per instance, with a unit (e.g. 512Mi, 1Gi). Must pair with available_cpu by Cloud Run's rules: below 1 vCPU, more than 512Mi needs 0.5 and more than 1Gi needs 1; 4 vCPU needs 2Gi, 6 or 8 vCPU 4Gi; more than 4Gi needs 2 vCPU, 8Gi 4, 16Gi 6, 24Gi 8; 128Mi to 32Gi."
   type        = string
   default     = "512Mi"
 
@@ -319,8 +364,8 @@ variable "secret_cache_ttl_seconds" {
   default     = 300
 
   validation {
-    condition     = var.secret_cache_ttl_seconds >= 0 && var.secret_cache_ttl_seconds <= 86400 && floor(var.secret_cache_ttl_seconds) == var.secret_cache_ttl_seconds
-    error_message = "secret_cache_ttl_seconds must be a whole number from 0 to 86400."
+    condition     = var.secret_cache_ttl_seconds >= 0 && var.secret_cache_ttl_seconds <= 86400
+    error_message = "secret_cache_ttl_seconds must be from 0 to 86400 (what the function accepts)."
   }
 }
 
@@ -367,8 +412,8 @@ variable "upstream_timeout_seconds" {
   default     = 240
 
   validation {
-    condition     = var.upstream_timeout_seconds >= 1 && var.upstream_timeout_seconds <= 3599
-    error_message = "upstream_timeout_seconds must be from 1 to 3599."
+    condition     = var.upstream_timeout_seconds >= 0.1 && var.upstream_timeout_seconds <= 3600
+    error_message = "upstream_timeout_seconds must be from 0.1 to 3600 (what the function accepts), and below the function timeout."
   }
 }
 
@@ -389,8 +434,30 @@ variable "max_body_bytes" {
   default     = 8388608
 
   validation {
-    condition     = var.max_body_bytes >= 1 && var.max_body_bytes <= 33554432 && floor(var.max_body_bytes) == var.max_body_bytes
-    error_message = "max_body_bytes must be a whole number from 1 to 33554432 (32 MiB)."
+    condition     = var.max_body_bytes >= 1024 && var.max_body_bytes <= 33554432 && floor(var.max_body_bytes) == var.max_body_bytes
+    error_message = "max_body_bytes must be a whole number from 1024 to 33554432 (32 MiB)."
+  }
+}
+
+variable "batch_max_items" {
+  description = "BATCH_MAX_ITEMS: most requests one {\"requests\": [...]} batch may hold."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.batch_max_items >= 1 && var.batch_max_items <= 1000 && floor(var.batch_max_items) == var.batch_max_items
+    error_message = "batch_max_items must be a whole number from 1 to 1000."
+  }
+}
+
+variable "batch_concurrency" {
+  description = "BATCH_CONCURRENCY: how many requests of one batch run at once."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.batch_concurrency >= 1 && var.batch_concurrency <= 256 && floor(var.batch_concurrency) == var.batch_concurrency
+    error_message = "batch_concurrency must be a whole number from 1 to 256."
   }
 }
 
@@ -431,6 +498,8 @@ variable "scheduler_jobs" {
       retry_count      (optional) 0 to 5 retries of a failed run, default 0
       attempt_deadline (optional) "<seconds>s", 15s to 1800s, default function timeout + 30s (capped at 1800s)
       paused           (optional) bool, default false
+      deliver          (optional) bool, default true: sent as "deliver" in the JSON body, so the result
+                       goes to the configured result sinks (RESULTS_TOPIC / RESULTS_BUCKET)
     Typed `any` because each payload is a free-form object of its own shape.
   EOT
   type        = any
@@ -455,6 +524,11 @@ variable "scheduler_jobs" {
     condition     = alltrue([for j in try(values(var.scheduler_jobs), []) : try(j.attempt_deadline, null) == null || try(can(regex("^[0-9]+s$", j.attempt_deadline)) && tonumber(trimsuffix(j.attempt_deadline, "s")) >= 15 && tonumber(trimsuffix(j.attempt_deadline, "s")) <= 1800, false)])
     error_message = "A scheduler job's attempt_deadline must be whole seconds with an s suffix, from \"15s\" to \"1800s\"."
   }
+
+  validation {
+    condition     = alltrue([for j in try(values(var.scheduler_jobs), []) : try(j.deliver, null) == null || try(j.deliver == true || j.deliver == false, false)])
+    error_message = "A scheduler job's deliver must be true or false."
+  }
 }
 
 variable "scheduler_region" {
@@ -471,4 +545,27 @@ variable "enable_pubsub_trigger" {
   description = "Also deploy prompt_event as <name>-event, triggered by messages on a new Pub/Sub topic <name>-requests."
   type        = bool
   default     = false
+}
+
+variable "pubsub_agent_predates_2021_04_08" {
+  description = "true only if this project's Pub/Sub service agent was created on or before 2021-04-08: such agents lack the token-minting permission for authenticated push, so the module grants roles/iam.serviceAccountTokenCreator on the trigger account. Newer projects need no grant."
+  type        = bool
+  default     = false
+}
+
+variable "attach_dead_letter_policy" {
+  description = "With enable_pubsub_trigger: run gcloud (on the machine running terraform apply) to attach the dead-letter topic to the Eventarc-created subscription and grant the Pub/Sub agent subscriber on it. false: do it yourself with the commands in the output dead_letter_commands."
+  type        = bool
+  default     = true
+}
+
+variable "dead_letter_max_delivery_attempts" {
+  description = "Deliveries of a failing message before it goes to the dead-letter topic (Pub/Sub allows 5 to 100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.dead_letter_max_delivery_attempts >= 5 && var.dead_letter_max_delivery_attempts <= 100 && floor(var.dead_letter_max_delivery_attempts) == var.dead_letter_max_delivery_attempts
+    error_message = "dead_letter_max_delivery_attempts must be a whole number from 5 to 100."
+  }
 }

@@ -1,26 +1,35 @@
-"""Static checks of the Terraform deployment in infra/, read with python-hcl2 (no terraform binary).
+"""Static checks of the Terraform module in infra/, read with python-hcl2 (no terraform binary).
 
 These pin the security and wiring properties the module promises: secrets never in state,
 IAM bound per resource, no public principals, authenticated Scheduler calls, and every setting
-the function reads actually set.
+the function reads (README.md, openapi.yaml) actually set.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
 
-INFRA = Path(__file__).resolve().parent.parent / "infra"
+from tests._infra import (
+    EXAMPLE,
+    INFRA,
+    ROOT,
+    blocks,
+    hcl_string_literals,
+    locals_,
+    one,
+    outputs,
+    parse,
+    resources,
+    resources_of,
+    tf_files,
+    variables,
+    walk,
+)
 
-# Every setting the function reads from its environment (CONTRACT.md), by delivery mode.
+# Every setting the function reads from its environment, by delivery mode.
 PLAIN_ENV = (
     "AIG_ACCOUNT_ID",
     "AIG_GATEWAY_ID",
@@ -32,110 +41,85 @@ PLAIN_ENV = (
     "UPSTREAM_TIMEOUT_SECONDS",
     "MAX_RETRIES",
     "MAX_BODY_BYTES",
+    "BATCH_MAX_ITEMS",
+    "BATCH_CONCURRENCY",
     "LOG_PROMPTS",
 )
 RUNTIME_SECRET_ENV = ("AIG_TOKEN_SECRET", "OPENAI_API_KEY_SECRET")
 PLATFORM_SECRET_ENV = ("AIG_TOKEN", "OPENAI_API_KEY")
 
 PUBLIC_PRINCIPALS = ("allUsers", "allAuthenticatedUsers")
-
-_OPTIONS = SerializationOptions(
-    strip_string_quotes=True, explicit_blocks=False, with_comments=False
+MEMBER_VARIABLES = (
+    "invoker_members",
+    "pubsub_publisher_members",
+    "deployer_members",
+    "results_subscriber_members",
+    "results_reader_members",
 )
 
 
-@functools.cache
-def _parse(path: Path) -> dict[str, Any]:
-    parsed: dict[str, Any] = hcl2.loads(path.read_text(), serialization_options=_OPTIONS)
-    return parsed
-
-
-def _tf_files() -> list[Path]:
-    return sorted(INFRA.glob("*.tf"))
-
-
-def _blocks(kind: str) -> Iterator[dict[str, Any]]:
-    """Yield every top-level block of one kind (resource, variable, locals...) in the module."""
-    for path in _tf_files():
-        yield from _parse(path).get(kind, [])
-
-
-def _resources() -> dict[tuple[str, str], dict[str, Any]]:
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for block in _blocks("resource"):
-        for rtype, named in block.items():
-            for name, body in named.items():
-                found[(rtype, name)] = body
-    return found
-
-
-def _resources_of(rtype: str) -> dict[str, dict[str, Any]]:
-    return {name: body for (kind, name), body in _resources().items() if kind == rtype}
-
-
-def _variables() -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for block in _blocks("variable"):
-        found.update(block)
-    return found
-
-
-def _locals() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for block in _blocks("locals"):
-        found.update(block)
-    return found
-
-
-def _one(body: dict[str, Any], *path: str) -> dict[str, Any]:
-    """Descend through nested single blocks, e.g. build_config > source > storage_source."""
-    for key in path:
-        items = body[key]
-        assert isinstance(items, list) and len(items) == 1, f"expected one {key} block"
-        body = items[0]
-    return body
-
-
-def _walk(node: Any) -> Iterator[tuple[str | None, Any]]:
-    """Yield (key, value) for every entry of a parsed structure, keys included."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield key, value
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield None, item
-            yield from _walk(item)
-
-
-def _hcl_string_literals(expression: str) -> list[str]:
-    """The decoded "..." literals inside an HCL expression (HCL escapes are JSON's)."""
-    return [json.loads(f'"{raw}"') for raw in re.findall(r'"((?:[^"\\]|\\.)*)"', expression)]
-
-
 def test_every_tf_file_parses() -> None:
-    """Every .tf file in infra/ is valid HCL2 and the module has its conventional files."""
-    names = {path.name for path in _tf_files()}
+    """Every .tf file of the module and the example is valid HCL2, with the conventional files."""
+    names = {path.name for path in tf_files()}
     assert {"versions.tf", "main.tf", "variables.tf", "outputs.tf"} <= names
-    for path in _tf_files():
-        assert isinstance(_parse(path), dict), path.name
+    for path in [*tf_files(), *tf_files(EXAMPLE)]:
+        assert isinstance(parse(path), dict), path.name
 
 
-def test_no_project_level_iam() -> None:
-    """No project-, folder- or organization-level IAM resource exists anywhere in the module."""
-    broad = [
-        rtype
-        for rtype, _ in _resources()
-        if re.match(r"google_(project|folder|organization)_iam_", rtype)
+def test_module_configures_no_provider() -> None:
+    """infra/ is a module: no provider block; the example configures google and google-beta."""
+    assert list(blocks("provider")) == []
+    example = [name for block in blocks("provider", EXAMPLE) for name in block]
+    assert sorted(example) == ["google", "google-beta"]
+    (call,) = [body for block in blocks("module", EXAMPLE) for body in block.values()]
+    assert call["source"] == "../../infra"
+
+
+def test_example_passes_only_declared_variables() -> None:
+    """The example sets module inputs that exist, and its tfvars only variables it declares."""
+    (call,) = [body for block in blocks("module", EXAMPLE) for body in block.values()]
+    module_inputs = set(variables())
+    assert set(call) - {"source"} <= module_inputs
+    required = {name for name, body in variables().items() if "default" not in body}
+    assert required <= set(call)
+    example_vars = variables(EXAMPLE)
+    tfvars = parse(EXAMPLE / "terraform.tfvars.example")
+    assert tfvars
+    assert set(tfvars) <= set(example_vars), set(tfvars) - set(example_vars)
+    assert {name for name, body in example_vars.items() if "default" not in body} <= set(tfvars)
+
+
+def test_nothing_points_at_a_contract_file_outside_the_repository() -> None:
+    """The module, example and infra tests name README.md / openapi.yaml, not a shared file."""
+    needle = "CONTRACT" + ".md"
+    paths = [
+        *INFRA.rglob("*.tf"),
+        *INFRA.glob("*.md"),
+        *EXAMPLE.iterdir(),
+        *ROOT.joinpath("tests").glob("test_infra*.py"),
     ]
-    assert broad == []
+    for path in paths:
+        if path.is_file():
+            assert needle not in path.read_text(), path
+
+
+def test_project_level_grants_are_only_the_build_accounts() -> None:
+    """Project IAM exists only for the build identity; no folder/org IAM, no policy resources."""
+    kinds = {rtype for rtype, _ in resources()}
+    assert not [k for k in kinds if re.match(r"google_(folder|organization)_iam_", k)]
+    assert not [k for k in kinds if re.match(r"google_project_iam_(policy|binding)", k)]
+    members = resources_of("google_project_iam_member")
+    assert set(members) == {"build", "default_build"}
+    assert members["build"]["member"] == "serviceAccount:${google_service_account.build[0].email}"
+    assert members["default_build"]["role"] == "roles/cloudbuild.builds.builder"
+    assert "-compute@developer.gserviceaccount.com" in members["default_build"]["member"]
 
 
 def test_secret_access_is_bound_per_secret_to_the_runtime_identity() -> None:
     """secretAccessor is granted on each created secret, to the runtime service account only."""
-    bindings = _resources_of("google_secret_manager_secret_iam_member")
+    bindings = resources_of("google_secret_manager_secret_iam_member")
     assert bindings, "the runtime identity needs access to its secrets"
-    secrets = _resources_of("google_secret_manager_secret")
+    secrets = resources_of("google_secret_manager_secret")
     assert set(secrets) == {"this"}
     for body in bindings.values():
         assert body["role"] == "roles/secretmanager.secretAccessor"
@@ -146,9 +130,9 @@ def test_secret_access_is_bound_per_secret_to_the_runtime_identity() -> None:
 
 def test_secrets_are_containers_with_automatic_replication() -> None:
     """The gateway token secret always exists, the OpenAI key secret only when asked for."""
-    secret = _resources_of("google_secret_manager_secret")["this"]
-    assert _one(secret, "replication")["auto"] is not None
-    secret_ids = _locals()["secret_ids"]
+    secret = resources_of("google_secret_manager_secret")["this"]
+    assert one(secret, "replication")["auto"] is not None
+    secret_ids = locals_()["secret_ids"]
     assert "aig_token = var.aig_token_secret_id" in secret_ids
     assert "var.use_openai_api_key ? {openai_api_key = var.openai_api_key_secret_id} : {}" in (
         secret_ids
@@ -157,26 +141,26 @@ def test_secrets_are_containers_with_automatic_replication() -> None:
 
 def test_no_secret_value_enters_terraform() -> None:
     """No secret version resource and no secret_data argument appear anywhere."""
-    assert _resources_of("google_secret_manager_secret_version") == {}
-    for path in _tf_files():
-        keys = {key for key, _ in _walk(_parse(path))}
+    assert resources_of("google_secret_manager_secret_version") == {}
+    for path in tf_files():
+        keys = {key for key, _ in walk(parse(path))}
         assert "secret_data" not in keys, path.name
         assert "secret_data" not in path.read_text(), path.name
 
 
 def test_no_public_principal_literal() -> None:
-    """Neither public principal is written anywhere in the module or the example variables."""
-    for path in [*_tf_files(), INFRA / "terraform.tfvars.example"]:
+    """Neither public principal is written anywhere in the module or the example."""
+    for path in [*tf_files(), *EXAMPLE.iterdir()]:
         text = path.read_text()
         for principal in PUBLIC_PRINCIPALS:
             assert principal not in text, f"{principal} in {path.name}"
 
 
-@pytest.mark.parametrize("variable", ["invoker_members", "pubsub_publisher_members"])
+@pytest.mark.parametrize("variable", MEMBER_VARIABLES)
 def test_member_validation_refuses_public_principals(variable: str) -> None:
-    """The members validation accepts IAM principals and refuses public ones and typos."""
-    condition = _one(_variables()[variable], "validation")["condition"]
-    patterns = [literal for literal in _hcl_string_literals(condition) if literal.startswith("^")]
+    """Each members validation accepts IAM principals and refuses public ones and typos."""
+    condition = one(variables()[variable], "validation")["condition"]
+    patterns = [literal for literal in hcl_string_literals(condition) if literal.startswith("^")]
     assert len(patterns) == 1
     pattern = re.compile(patterns[0])
     accepted = [
@@ -200,16 +184,18 @@ def test_member_validation_refuses_public_principals(variable: str) -> None:
 
 
 def test_every_scheduler_job_posts_json_with_an_oidc_token() -> None:
-    """Each Scheduler job POSTs the JSON body to the function URL with an OIDC token for it."""
-    jobs = _resources_of("google_cloud_scheduler_job")
+    """Each Scheduler job POSTs the JSON body, with its deliver flag, to the function URL."""
+    jobs = resources_of("google_cloud_scheduler_job")
     assert jobs
     for body in jobs.values():
-        target = _one(body, "http_target")
+        target = one(body, "http_target")
         assert target["http_method"] == "POST"
         assert target["uri"] == "${local.prompt_url}"
-        assert target["body"] == "${base64encode(jsonencode(each.value.payload))}"
+        assert target["body"] == (
+            "${base64encode(jsonencode(merge(each.value.payload, {deliver = each.value.deliver})))}"
+        )
         assert target["headers"] == {"Content-Type": "application/json"}
-        oidc = _one(target, "oidc_token")
+        oidc = one(target, "oidc_token")
         assert oidc["service_account_email"] == "${google_service_account.scheduler[0].email}"
         assert oidc["audience"] == target["uri"]
         assert "oauth_token" not in target
@@ -219,192 +205,171 @@ def test_scheduler_identity_may_invoke_this_function_only() -> None:
     """The scheduler account holds run.invoker on the prompt function's service, nothing else."""
     grants = [
         body
-        for rtype, body in _resources().items()
+        for rtype, body in resources().items()
         if "google_service_account.scheduler" in json.dumps(body)
         and rtype[0] != "google_cloud_scheduler_job"
     ]
     assert len(grants) == 1
     (grant,) = grants
     assert grant["role"] == "roles/run.invoker"
-    assert grant["service"] == "${google_cloudfunctions2_function.prompt.name}"
+    assert grant["service"] == '${google_cloudfunctions2_function.this["prompt"].name}'
     assert grant["member"] == "serviceAccount:${google_service_account.scheduler[0].email}"
 
 
 def test_prompt_url_is_the_function_service_uri() -> None:
     """The URL used by Scheduler and the outputs is the HTTP function's run.app URI."""
-    assert (
-        _locals()["prompt_url"] == "${google_cloudfunctions2_function.prompt.service_config[0].uri}"
+    assert locals_()["prompt_url"] == (
+        '${google_cloudfunctions2_function.this["prompt"].service_config[0].uri}'
     )
 
 
 def test_source_object_name_carries_the_archive_md5() -> None:
-    """The uploaded zip's name includes the archive MD5, and both functions build from it."""
-    obj = _resources_of("google_storage_bucket_object")["source"]
+    """The uploaded zip's name includes the archive MD5, and the functions build from it."""
+    obj = resources_of("google_storage_bucket_object")["source"]
     assert "${data.archive_file.source.output_md5}" in obj["name"]
     assert obj["source"] == "${data.archive_file.source.output_path}"
-    for function in _resources_of("google_cloudfunctions2_function").values():
-        storage = _one(function, "build_config", "source", "storage_source")
-        assert storage["object"] == "${google_storage_bucket_object.source.name}"
+    function = resources_of("google_cloudfunctions2_function")["this"]
+    storage = one(function, "build_config", "source", "storage_source")
+    assert storage["object"] == "${google_storage_bucket_object.source.name}"
 
 
 def test_archive_zips_the_repository_root_without_dev_paths() -> None:
     """The archive takes the repository root and leaves out tests, tooling, caches and infra."""
     archive = next(
-        block["archive_file"]["source"] for block in _blocks("data") if "archive_file" in block
+        block["archive_file"]["source"] for block in blocks("data") if "archive_file" in block
     )
     assert archive["source_dir"] == "${path.module}/.."
-    excludes = set(_hcl_string_literals(_locals()["source_excludes"]))
-    required = {".git", ".venv", ".venv-*", "tests", "bench", "infra", "emulators"}
+    excludes = set(hcl_string_literals(locals_()["source_excludes"]))
+    required = {".git", ".venv", ".venv-*", "tests", "bench", "infra", "emulators", "examples"}
     assert required <= excludes
     assert "**/__pycache__" in excludes
 
 
-def test_functions_run_python312_with_the_contract_entry_points() -> None:
-    """The HTTP function runs `prompt` and the Pub/Sub function `prompt_event`, on python312."""
-    functions = _resources_of("google_cloudfunctions2_function")
-    assert set(functions) == {"prompt", "prompt_event"}
-    for name, body in functions.items():
-        build = _one(body, "build_config")
-        assert build["runtime"] == "python312"
-        assert build["entry_point"] == name
+def test_one_function_resource_serves_both_entry_points() -> None:
+    """A single for_each resource, keyed by entry point, runs python312; old addresses move."""
+    functions = resources_of("google_cloudfunctions2_function")
+    assert set(functions) == {"this"}
+    body = functions["this"]
+    assert body["for_each"] == "${local.functions}"
+    build = one(body, "build_config")
+    assert build["runtime"] == "python312"
+    assert build["entry_point"] == "${each.key}"
+    spec = locals_()["functions"]
+    assert "{prompt = {name = var.name," in spec
+    assert 'var.enable_pubsub_trigger ? {prompt_event = {name = "${var.name}-event",' in spec
+    moved = {(m["from"], m["to"]) for m in blocks("moved")}
+    old = "${google_cloudfunctions2_function.%s}"
+    assert moved == {
+        (old % "prompt", old % 'this["prompt"]'),
+        (old % "prompt_event[0]", old % 'this["prompt_event"]'),
+    }
 
 
 def test_event_function_is_triggered_by_pubsub_with_retries() -> None:
     """prompt_event fires on the module topic's messages, with retries, as its own identity."""
-    trigger = _one(
-        _resources_of("google_cloudfunctions2_function")["prompt_event"], "event_trigger"
-    )
+    body = resources_of("google_cloudfunctions2_function")["this"]
+    dynamic = body["dynamic"]
+    (trigger_block,) = [d["event_trigger"] for d in dynamic if "event_trigger" in d]
+    assert trigger_block["for_each"] == '${each.key == "prompt_event" ? ["pubsub"] : []}'
+    trigger = one(trigger_block, "content")
     assert trigger["event_type"] == "google.cloud.pubsub.topic.v1.messagePublished"
     assert trigger["retry_policy"] == "RETRY_POLICY_RETRY"
     assert trigger["pubsub_topic"] == "${google_pubsub_topic.requests[0].id}"
     assert trigger["service_account_email"] == "${google_service_account.trigger[0].email}"
-    invoker = _resources_of("google_cloud_run_service_iam_member")["trigger"]
-    assert invoker["service"] == "${google_cloudfunctions2_function.prompt_event[0].name}"
+    invoker = resources_of("google_cloud_run_service_iam_member")["trigger"]
+    assert invoker["service"] == '${google_cloudfunctions2_function.this["prompt_event"].name}'
     assert invoker["role"] == "roles/run.invoker"
 
 
 def test_source_bucket_is_private_and_versioned() -> None:
     """The source bucket has uniform access, enforced public access prevention and versioning."""
-    bucket = _resources_of("google_storage_bucket")["source"]
+    bucket = resources_of("google_storage_bucket")["source"]
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == "enforced"
-    assert _one(bucket, "versioning")["enabled"] is True
-    assert _one(bucket, "lifecycle_rule", "action")["type"] == "Delete"
+    assert one(bucket, "versioning")["enabled"] is True
+    assert one(bucket, "lifecycle_rule", "action")["type"] == "Delete"
 
 
 def test_ingress_is_internal_by_default() -> None:
     """HTTP ingress defaults to internal-only; the event function is always internal-only."""
-    ingress = _variables()["ingress_settings"]
-    assert ingress["default"] == "ALLOW_INTERNAL_ONLY"
-    functions = _resources_of("google_cloudfunctions2_function")
-    assert _one(functions["prompt"], "service_config")["ingress_settings"] == (
-        "${var.ingress_settings}"
-    )
-    assert _one(functions["prompt_event"], "service_config")["ingress_settings"] == (
-        "ALLOW_INTERNAL_ONLY"
+    assert variables()["ingress_settings"]["default"] == "ALLOW_INTERNAL_ONLY"
+    service = one(resources_of("google_cloudfunctions2_function")["this"], "service_config")
+    assert service["ingress_settings"] == (
+        '${each.key == "prompt" ? var.ingress_settings : "ALLOW_INTERNAL_ONLY"}'
     )
 
 
 def test_every_variable_has_a_description_and_a_type() -> None:
     """Each input variable declares a non-empty description and a type."""
-    variables = _variables()
-    assert variables
-    for name, body in variables.items():
-        assert isinstance(body.get("description"), str) and body["description"].strip(), name
-        assert isinstance(body.get("type"), str) and body["type"], name
-
-
-def test_sizing_defaults_fit_the_async_model() -> None:
-    """Defaults: 1 vCPU, 512Mi, 250 concurrent requests, 300 s timeout, 0 to 10 instances."""
-    variables = _variables()
-    expected = {
-        "available_cpu": "1",
-        "available_memory": "512Mi",
-        "max_instance_request_concurrency": 250,
-        "timeout_seconds": 300,
-        "min_instance_count": 0,
-        "max_instance_count": 10,
-    }
-    for name, default in expected.items():
-        assert variables[name]["default"] == default, name
-    concurrency = _one(variables["max_instance_request_concurrency"], "validation")["condition"]
-    assert "<= 1000" in concurrency
-    assert "<= 3600" in _one(variables["timeout_seconds"], "validation")["condition"]
-    assert "<= 540" in _one(variables["event_timeout_seconds"], "validation")["condition"]
+    for folder in (INFRA, EXAMPLE):
+        found = variables(folder)
+        assert found
+        for name, body in found.items():
+            assert isinstance(body.get("description"), str) and body["description"].strip(), name
+            assert isinstance(body.get("type"), str) and body["type"], name
 
 
 def test_upstream_timeout_must_stay_below_the_function_timeouts() -> None:
-    """Preconditions tie UPSTREAM_TIMEOUT_SECONDS below both function timeouts."""
-    functions = _resources_of("google_cloudfunctions2_function")
-    expected = {
-        "prompt": "${var.upstream_timeout_seconds < var.timeout_seconds}",
-        "prompt_event": "${var.upstream_timeout_seconds < var.event_timeout_seconds}",
-    }
-    for name, condition in expected.items():
-        preconditions = _one(functions[name], "lifecycle")["precondition"]
-        assert condition in [item["condition"] for item in preconditions], name
+    """A precondition ties UPSTREAM_TIMEOUT_SECONDS below each function's own timeout."""
+    function = resources_of("google_cloudfunctions2_function")["this"]
+    preconditions = one(function, "lifecycle")["precondition"]
+    assert "${var.upstream_timeout_seconds < each.value.timeout}" in [
+        item["condition"] for item in preconditions
+    ]
+    spec = locals_()["functions"]
+    assert "timeout = var.timeout_seconds" in spec
+    assert "timeout = var.event_timeout_seconds" in spec
 
 
 def test_every_setting_the_function_reads_is_wired() -> None:
-    """Each contract environment variable is set by the module, and both functions use it all."""
-    local = _locals()
+    """Each environment setting is set by the module, and the function uses them all."""
+    local = locals_()
     env = local["function_env"]
     for name in (*PLAIN_ENV, *RUNTIME_SECRET_ENV):
         assert re.search(rf"[{{,]\s*{name} = ", env), name
+    assert "local.results_env" in env
     secret_env = local["function_secret_env"]
     for name in PLATFORM_SECRET_ENV:
         assert f'key = "{name}"' in secret_env, name
-    for function in _resources_of("google_cloudfunctions2_function").values():
-        service = _one(function, "service_config")
-        assert service["environment_variables"] == "${local.function_env}"
-        dynamic = service["dynamic"][0]["secret_environment_variables"]
-        assert dynamic["for_each"] == "${local.function_secret_env}"
+    service = one(resources_of("google_cloudfunctions2_function")["this"], "service_config")
+    assert service["environment_variables"] == "${local.function_env}"
+    dynamic = service["dynamic"][0]["secret_environment_variables"]
+    assert dynamic["for_each"] == "${local.function_secret_env}"
 
 
 def test_secret_delivery_modes_are_validated() -> None:
     """secret_delivery is runtime (default) or env, and env mode pins numeric versions."""
-    variables = _variables()
-    assert variables["secret_delivery"]["default"] == "runtime"
+    found = variables()
+    assert found["secret_delivery"]["default"] == "runtime"
     for name in ("aig_token_secret_version", "openai_api_key_secret_version"):
-        condition = _one(variables[name], "validation")["condition"]
-        (pattern,) = _hcl_string_literals(condition)
+        condition = one(found[name], "validation")["condition"]
+        (pattern,) = hcl_string_literals(condition)
         assert re.search(pattern, "3")
         assert not re.search(pattern, "latest")
 
 
 def test_required_apis_are_enabled_without_disabling_on_destroy() -> None:
-    """The nine required services are enabled and left on when the module is destroyed."""
-    services = set(_locals()["services"])
-    assert services == {
-        f"{api}.googleapis.com"
-        for api in (
-            "cloudfunctions",
-            "run",
-            "cloudbuild",
-            "artifactregistry",
-            "secretmanager",
-            "cloudscheduler",
-            "pubsub",
-            "eventarc",
-            "iam",
-        )
-    }
-    assert _resources_of("google_project_service")["enabled"]["disable_on_destroy"] is False
+    """The required services, logging and monitoring included, stay on after destroy."""
+    services = set(locals_()["services"])
+    apis = (
+        "cloudfunctions run cloudbuild artifactregistry secretmanager cloudscheduler pubsub "
+        "eventarc iam logging monitoring"
+    )
+    assert services == {f"{api}.googleapis.com" for api in apis.split()}
+    assert resources_of("google_project_service")["enabled"]["disable_on_destroy"] is False
 
 
 def test_checkov_skips_are_inline_and_give_a_reason() -> None:
     """Every checkov skip names a check ID and says why."""
-    for path in _tf_files():
+    for path in tf_files():
         for line in path.read_text().splitlines():
             if "checkov:skip" in line:
                 assert re.search(r"#checkov:skip=CKV2?_[A-Z]+_\d+:\S.{20,}", line), line
 
 
-def test_tfvars_example_parses_and_names_only_declared_variables() -> None:
-    """terraform.tfvars.example is valid HCL and sets only variables the module declares."""
-    example = _parse(INFRA / "terraform.tfvars.example")
-    declared = set(_variables())
-    assert example
-    assert set(example) <= declared, set(example) - declared
-    required = {name for name, body in _variables().items() if "default" not in body}
-    assert required <= set(example)
+def test_example_outputs_name_module_outputs() -> None:
+    """Every output of the example re-exports an output the module declares."""
+    declared = set(outputs())
+    for name, body in outputs(EXAMPLE).items():
+        match = re.fullmatch(r"\$\{module\.prompt\.(\w+)\}", body["value"])
+        assert match and match[1] in declared, name
