@@ -15,14 +15,8 @@ from typing import Any
 
 import msgspec
 
+from emulators import _toolloop
 from emulators._errors import JsonObject, model_not_found, openai_error
-from emulators._toolloop import (
-    ToolLoopError,
-    ToolOutput,
-    chat_tool_outputs,
-    reply,
-    responses_tool_outputs,
-)
 
 REFUSAL_TEXT = "I'm sorry, I can't help with that."
 # Reasoning models report this many hidden reasoning tokens, counted into the output tokens.
@@ -124,7 +118,7 @@ def plan_chat(body: JsonObject, raw: bytes) -> Plan:
             "but got an empty array instead.",
         )
     _check_known_model(model)
-    tool_reply = reply(_loop(chat_tool_outputs, messages))
+    tool_reply = _tool_reply(_toolloop.chat_tool_outputs, messages)
     dicts = [m for m in messages if isinstance(m, dict)]
     users = [m for m in dicts if m.get("role") == "user"]
     user_text = _content_text(users[-1].get("content")) if users else ""
@@ -196,7 +190,7 @@ def plan_responses(body: JsonObject, raw: bytes) -> Plan:
         user_text = _content_text(users[-1].get("content")) if users else ""
         texts.extend(_content_text(m.get("content")) for m in messages)
         after_tool_result = bool(items) and items[-1].get("type") == "function_call_output"
-        tool_reply = reply(_loop(responses_tool_outputs, inp))
+        tool_reply = _tool_reply(_toolloop.responses_tool_outputs, inp)
     tools: dict[str, Any] = {}  # name -> parameters schema
     for tool in _dicts(body.get("tools")):
         name = tool.get("name")
@@ -222,11 +216,13 @@ def plan_responses(body: JsonObject, raw: bytes) -> Plan:
     )
 
 
-def _loop(check: Callable[[list[Any]], list[ToolOutput]], entries: list[Any]) -> list[ToolOutput]:
-    """Run a tool-loop check, turning its refusal into the 400 the API answers."""
+def _tool_reply(
+    check: Callable[[list[Any]], list[_toolloop.ToolOutput]], entries: list[Any]
+) -> str | None:
+    """Check the request's tool loop (a refusal is the API's 400); say what its outputs were."""
     try:
-        return check(entries)
-    except ToolLoopError as exc:
+        return _toolloop.reply(check(entries))
+    except _toolloop.ToolLoopError as exc:
         raise RequestError(exc.body) from None
 
 
