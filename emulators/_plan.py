@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from emulators import _toolloop
 from emulators._errors import JsonObject, model_not_found, openai_error
 
 REFUSAL_TEXT = "I'm sorry, I can't help with that."
@@ -116,6 +118,7 @@ def plan_chat(body: JsonObject, raw: bytes) -> Plan:
             "but got an empty array instead.",
         )
     _check_known_model(model)
+    tool_reply = _tool_reply(_toolloop.chat_tool_outputs, messages)
     dicts = [m for m in messages if isinstance(m, dict)]
     users = [m for m in dicts if m.get("role") == "user"]
     user_text = _content_text(users[-1].get("content")) if users else ""
@@ -154,6 +157,7 @@ def plan_chat(body: JsonObject, raw: bytes) -> Plan:
         after_tool_result=isinstance(last, dict) and last.get("role") in ("tool", "function"),
         output_format=schema_format,
         limit=limit,
+        tool_reply=tool_reply,
     )
 
 
@@ -175,6 +179,7 @@ def plan_responses(body: JsonObject, raw: bytes) -> Plan:
     instructions = body.get("instructions")
     texts = [instructions] if isinstance(instructions, str) else []
     after_tool_result = False
+    tool_reply = None
     if isinstance(inp, str):
         user_text = inp
         texts.append(inp)
@@ -185,6 +190,7 @@ def plan_responses(body: JsonObject, raw: bytes) -> Plan:
         user_text = _content_text(users[-1].get("content")) if users else ""
         texts.extend(_content_text(m.get("content")) for m in messages)
         after_tool_result = bool(items) and items[-1].get("type") == "function_call_output"
+        tool_reply = _tool_reply(_toolloop.responses_tool_outputs, inp)
     tools: dict[str, Any] = {}  # name -> parameters schema
     for tool in _dicts(body.get("tools")):
         name = tool.get("name")
@@ -206,7 +212,18 @@ def plan_responses(body: JsonObject, raw: bytes) -> Plan:
         after_tool_result=after_tool_result,
         output_format=output_format,
         limit=body.get("max_output_tokens"),
+        tool_reply=tool_reply,
     )
+
+
+def _tool_reply(
+    check: Callable[[list[Any]], list[_toolloop.ToolOutput]], entries: list[Any]
+) -> str | None:
+    """Check the request's tool loop (a refusal is the API's 400); say what its outputs were."""
+    try:
+        return _toolloop.reply(check(entries))
+    except _toolloop.ToolLoopError as exc:
+        raise RequestError(exc.body) from None
 
 
 def is_reasoning_model(model: str) -> bool:
@@ -225,6 +242,7 @@ def _decide(
     after_tool_result: bool,
     output_format: JsonObject | None,
     limit: Any,
+    tool_reply: str | None = None,
 ) -> Plan:
     """The one place that fixes what the emulated model says."""
     digest = hashlib.blake2b(raw, digest_size=24).hexdigest()
@@ -253,7 +271,8 @@ def _decide(
         elif output_format is not None and output_format.get("type") == "json_object":
             answer = compact_json({"text": echo})
         else:
-            answer = echo
+            # After tool outputs the model talks about them; otherwise it echoes the user.
+            answer = tool_reply if tool_reply is not None else echo
         words = answer.split()
         if isinstance(limit, int) and not isinstance(limit, bool) and 0 <= limit < len(words):
             answer = " ".join(words[:limit])

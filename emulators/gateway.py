@@ -17,6 +17,11 @@ Order of work for a request to an OpenAI route:
 6. the fault step's answer, or else request validation (OpenAI 400s) and the normal answer,
    stored in the cache when caching was asked for.
 
+Tool loop (see ``_toolloop``): a request carrying tool calls or tool outputs has each message or
+item checked against the openai package's request types, every output must answer a call made
+earlier in the same request and every call must be answered (OpenAI's 400 bodies otherwise), and
+the answer is ``Tool <name> returned: <output>`` for the outputs that end the request.
+
 Fault steps (syntax in ``_faults``): ``ok``; status steps ``400 401 403 404 422 429 429q 500
 502 503`` (OpenAI bodies) and ``gw401 gw429`` (AiGatewayError bodies); ``drop`` (close without
 answering); ``stall`` (answer nothing for 120 s or until the client leaves); ``notjson`` (200

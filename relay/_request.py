@@ -23,6 +23,7 @@ __all__ = [
     "CacheOptions",
     "JsonSchema",
     "Message",
+    "MessageToolCall",
     "PromptRequest",
     "Tool",
     "ToolChoiceFunction",
@@ -51,7 +52,13 @@ ToolName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}\Z")]
 MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 # Values travel in one header (cf-aig-metadata): keep each short.
 MetadataValue = Annotated[str, msgspec.Meta(max_length=512)] | int | float | bool
-Role = Literal["system", "developer", "user", "assistant"]
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+# A tool call's id as the provider made it (OpenAI's are ~30 characters); the bound keeps a log
+# line or an error message from ever quoting something huge.
+CallId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+# A call's arguments: the JSON text the model produced, passed back unchanged.
+MAX_ARGUMENTS_CHARS = 1_048_576
+MAX_TOOL_CALLS = 128
 
 # Free-form JSON (input, extra_body, schemas, parameters) may nest this deep and no deeper: the
 # decoder's own limit depends on the stack it runs on, so a body that barely decodes could fail
@@ -70,12 +77,27 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     pass
 
 
+class MessageToolCall(_Strict):
+    """A call the model asked for, in the result's own `tool_calls` shape."""
+
+    id: CallId
+    name: ToolName
+    arguments: Annotated[str, msgspec.Meta(max_length=MAX_ARGUMENTS_CHARS)]
+
+
 class Message(_Strict):
-    """One chat-style turn."""
+    """One chat-style turn; the rules that span fields and turns are in `check_messages`."""
 
     role: Role
     # A string, or a list of content parts passed through unchanged (images, files, ...).
-    content: NonEmpty | Annotated[list[dict[str, Any]], msgspec.Meta(min_length=1)]
+    # Only an assistant message that carries tool_calls may leave it out.
+    content: NonEmpty | Annotated[list[dict[str, Any]], msgspec.Meta(min_length=1)] | None = None
+    tool_calls: (
+        Annotated[list[MessageToolCall], msgspec.Meta(min_length=1, max_length=MAX_TOOL_CALLS)]
+        | None
+    ) = None
+    # role "tool" only: which earlier call this message answers.
+    tool_call_id: CallId | None = None
 
 
 class JsonSchema(_Strict):
@@ -139,6 +161,8 @@ class PromptRequest(_Strict):
     extra_body: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.messages is not None:
+            check_messages(self.messages)
         given = [n for n in ("prompt", "messages", "input") if getattr(self, n) is not None]
         if len(given) != 1:
             found = " and ".join(given) if given else "none"
@@ -161,6 +185,53 @@ class PromptRequest(_Strict):
             "tools": [tool.parameters for tool in self.tools] if self.tools else None,
             "messages": [m.content for m in self.messages] if self.messages else None,
         }
+
+
+def check_messages(messages: list[Message]) -> None:
+    """The tool-loop rules msgspec cannot express; raise ValueError naming the place."""
+    calls: set[str] = set()  # ids of the calls made so far
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if message.tool_calls is not None and message.role != "assistant":
+            raise ValueError(f"{where}.tool_calls: only an assistant message may carry tool_calls")
+        if message.role == "tool":
+            if message.tool_call_id is None:
+                raise ValueError(f"{where}.tool_call_id: required in a tool message")
+            if message.tool_call_id not in calls:
+                raise ValueError(
+                    f"{where}.tool_call_id: {message.tool_call_id[:64]!r} names no call "
+                    "made in an earlier assistant message's tool_calls"
+                )
+            _check_tool_content(message.content, where)
+        elif message.tool_call_id is not None:
+            raise ValueError(f"{where}.tool_call_id: only a tool message carries tool_call_id")
+        if message.content is None and message.tool_calls is None:
+            raise ValueError(
+                f"{where}.content: required (only an assistant message with tool_calls may "
+                "leave it out)"
+            )
+        for position, call in enumerate(message.tool_calls or ()):
+            if call.id in calls:
+                raise ValueError(
+                    f"{where}.tool_calls[{position}].id: {call.id[:64]!r} is used by an "
+                    "earlier call"
+                )
+            calls.add(call.id)
+
+
+# What a tool's output may be made of, besides a plain string.
+_TOOL_TEXT_PARTS = frozenset({"text", "input_text"})
+
+
+def _check_tool_content(content: object, where: str) -> None:
+    if not isinstance(content, list):
+        return  # a string, or None (refused by the caller with the usual message)
+    for position, part in enumerate(content):
+        if part.get("type") not in _TOOL_TEXT_PARTS or not isinstance(part.get("text"), str):
+            raise ValueError(
+                f"{where}.content[{position}]: a tool message's content is a string or text "
+                'parts ({"type": "text", "text": "..."})'
+            )
 
 
 class BatchRequest(_Strict):

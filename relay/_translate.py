@@ -122,7 +122,7 @@ def _responses_body(request: PromptRequest, model: str) -> dict[str, Any]:
     if request.prompt is not None:
         body["input"] = request.prompt
     elif request.messages is not None:
-        body["input"] = [_message(m, "responses") for m in request.messages]
+        body["input"] = [item for m in request.messages for item in _responses_items(m)]
     else:
         body["input"] = request.input
     if request.instructions is not None:
@@ -153,7 +153,7 @@ def _chat_body(request: PromptRequest, model: str) -> dict[str, Any]:
     if request.prompt is not None:
         messages.append({"role": "user", "content": request.prompt})
     else:
-        messages.extend(_message(m, "chat") for m in request.messages or ())
+        messages.extend(_chat_message(m) for m in request.messages or ())
     body: dict[str, Any] = {"model": model, "messages": messages}
     if request.max_output_tokens is not None:
         body["max_completion_tokens"] = request.max_output_tokens
@@ -178,11 +178,52 @@ def _chat_body(request: PromptRequest, model: str) -> dict[str, Any]:
     return body
 
 
-def _message(message: Message, api: Api) -> dict[str, Any]:
+def _content(message: Message, api: Api) -> Any:
     content = message.content
     if isinstance(content, list):
-        content = [_part(part, api, message.role) for part in content]
-    return {"role": message.role, "content": content}
+        return [_part(part, api, message.role) for part in content]
+    return content
+
+
+def _chat_message(message: Message) -> dict[str, Any]:
+    """One Chat message: tool calls and tool outputs in Chat's own spelling."""
+    if message.role == "tool":
+        return {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "content": _content(message, "chat"),
+        }
+    converted: dict[str, Any] = {"role": message.role, "content": _content(message, "chat")}
+    if message.tool_calls is not None:
+        converted["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call in message.tool_calls
+        ]
+    return converted
+
+
+def _responses_items(message: Message) -> list[dict[str, Any]]:
+    """The Responses input items for one message: a message item, and one item per call."""
+    if message.role == "tool":
+        output = _content(message, "responses")
+        return [{"type": "function_call_output", "call_id": message.tool_call_id, "output": output}]
+    items: list[dict[str, Any]] = []
+    if message.content is not None:
+        items.append({"role": message.role, "content": _content(message, "responses")})
+    for call in message.tool_calls or ():
+        items.append(
+            {
+                "type": "function_call",
+                "call_id": call.id,
+                "name": call.name,
+                "arguments": call.arguments,
+            }
+        )
+    return items
 
 
 def _part(part: dict[str, Any], api: Api, role: str) -> dict[str, Any]:

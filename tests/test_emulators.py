@@ -533,13 +533,13 @@ def test_gateway_chat_tools(client: httpx.Client) -> None:
     assert first[0].function.name == "first"
     none = chat(client, chat_body("hi", tools=tools, tool_choice="none")).choices[0]
     assert (none.message.content, none.finish_reason) == ("Echo: hi", "stop")
-    # After a tool result the model answers in text instead of calling again.
+    # After a tool result the model answers in text, about that result, instead of calling again.
     body = chat_body("hi", tools=tools)
     body["messages"] += [
         {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
         {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
     ]
-    assert chat(client, body).choices[0].message.content == "Echo: hi"
+    assert chat(client, body).choices[0].message.content == "Tool weather returned: sunny"
     bad = {"type": "function", "function": {"name": "missing"}}
     answer = client.post(CHAT, json=chat_body("hi", tools=tools, tool_choice=bad))
     assert answer.status_code == 400
@@ -562,14 +562,21 @@ def test_gateway_responses_tools(client: httpx.Client) -> None:
     assert json.loads(call.arguments) == WEATHER_ARGUMENTS
     assert [tool.type for tool in response.tools] == ["function", "function"]
 
+    output = {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}
     followup = responses_body(
         tools=tools,
         input=[
             {"role": "user", "content": "weather in Paris"},
-            {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
+            call.model_dump(exclude_none=True),
+            output,
         ],
     )
-    assert respond(client, followup).output_text == "Echo: weather in Paris"
+    assert respond(client, followup).output_text == "Tool weather returned: sunny"
+    # An output for a call the request does not contain is refused, as the API does.
+    orphan = responses_body(tools=tools, input=[{"role": "user", "content": "x"}, output])
+    answer = client.post(RESPONSES, json=orphan)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"].startswith("No tool call found")
     assert respond(client, responses_body(tools=tools, tool_choice="none")).output_text
 
 

@@ -280,3 +280,77 @@ def test_content_parts_are_translated_per_api() -> None:
         {"type": "text", "text": "hi"},
         {"type": "image_url", "image_url": {"url": "https://example.test/b.png"}},
     ]
+
+
+def test_tool_loop_translation() -> None:
+    """Parallel calls and their outputs: Chat tool_calls / role tool, Responses function_call /
+    function_call_output items, in order, for a history that goes round the loop twice."""
+    calls = [
+        {"id": "call_a", "name": "get_weather", "arguments": '{"city":"Oslo"}'},
+        {"id": "call_b", "name": "get_time", "arguments": "{}"},
+    ]
+    messages = [
+        {"role": "user", "content": "weather and time in Oslo?"},
+        {"role": "assistant", "tool_calls": calls},
+        {"role": "tool", "tool_call_id": "call_a", "content": "snow"},
+        {"role": "tool", "tool_call_id": "call_b", "content": "09:00"},
+        {
+            "role": "assistant",
+            "content": "Checking again.",
+            "tool_calls": [{**calls[0], "id": "c"}],
+        },
+        {"role": "tool", "tool_call_id": "c", "content": "rain"},
+    ]
+    chat = build_call(decode({"api": "chat", "messages": messages}), settings()).body["messages"]
+    assert chat == [
+        messages[0],
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": c["id"],
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": c["arguments"]},
+                }
+                for c in calls
+            ],
+        },
+        messages[2],
+        messages[3],
+        {
+            "role": "assistant",
+            "content": "Checking again.",
+            "tool_calls": [
+                {
+                    "id": "c",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": calls[0]["arguments"]},
+                }
+            ],
+        },
+        messages[5],
+    ]
+    responses = build_call(decode({"messages": messages}), settings()).body["input"]
+    assert responses == [
+        messages[0],
+        *(
+            {
+                "type": "function_call",
+                "call_id": c["id"],
+                "name": c["name"],
+                "arguments": c["arguments"],
+            }
+            for c in calls
+        ),
+        {"type": "function_call_output", "call_id": "call_a", "output": "snow"},
+        {"type": "function_call_output", "call_id": "call_b", "output": "09:00"},
+        {"role": "assistant", "content": "Checking again."},
+        {
+            "type": "function_call",
+            "call_id": "c",
+            "name": "get_weather",
+            "arguments": calls[0]["arguments"],
+        },
+        {"type": "function_call_output", "call_id": "c", "output": "rain"},
+    ]
