@@ -107,9 +107,14 @@ def call_cost(
 
 def table_price(model: str, today: datetime.date | None = None) -> Price | None:
     """The table's price for `model` on `today` (UTC), or None when it is not listed."""
-    today = today or datetime.datetime.now(datetime.UTC).date()
+    return _lookup(model.lower(), today or datetime.datetime.now(datetime.UTC).date())
+
+
+@functools.lru_cache(maxsize=512)
+def _lookup(model: str, today: datetime.date) -> Price | None:
+    """The table scan, remembered: a process sees few distinct (model, day) pairs."""
     for match, dated in _table():
-        if match(model.lower()):
+        if match(model):
             current = None
             for start, price in dated:  # the last one in force wins
                 if start is None or start <= today:

@@ -244,6 +244,11 @@ class Relay:
         if request.json_schema is not None:
             parse_output_json(fields)
         model = fields["model"] or call.model
+        cache_status = headers.get("cf-aig-cache-status")
+        cost: float | None = 0.0  # a gateway cache hit reached no provider: it cost nothing
+        if cache_status != "HIT":
+            custom = self.settings.custom_prices
+            cost = call_cost(fields.get("usage"), model, requested=call.model, custom=custom)
         return {
             "ok": True,
             "request_id": request_id,
@@ -252,14 +257,9 @@ class Relay:
             "model": model,
             "gateway": {
                 "log_id": headers.get("cf-aig-log-id"),
-                "cache_status": headers.get("cf-aig-cache-status"),
+                "cache_status": cache_status,
             },
-            "cost_usd": call_cost(
-                fields.get("usage"),
-                model,
-                requested=call.model,
-                custom=self.settings.custom_prices,
-            ),
+            "cost_usd": cost,
             "latency_ms": self._elapsed_ms(started),
             "attempts": attempts,
         }

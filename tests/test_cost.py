@@ -327,3 +327,16 @@ def test_bad_custom_prices_answer_config_error(serve: ServerFactory) -> None:
     error = response.json()["error"]
     assert error["type"] == "config_error"
     assert "CUSTOM_PRICES" in error["message"]
+
+
+def test_a_gateway_cache_hit_costs_nothing(serve: ServerFactory) -> None:
+    """The gateway answered from its cache, so no provider was paid: cost_usd is 0, though the
+    replayed usage is reported as it was."""
+    server = serve(secrets="env")
+    body = {"prompt": f"cache me {marker()}", "cache": {"ttl": 600}}
+    first = server.post(body).json()
+    second = server.post(body).json()
+    assert first["gateway"]["cache_status"] == "MISS" and first["cost_usd"] > 0
+    assert second["gateway"]["cache_status"] == "HIT"
+    assert second["usage"] == first["usage"]
+    assert second["cost_usd"] == 0
