@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
 
+from ._errors import ConfigError
 from ._settings import Settings
 from ._tracing import AttemptTrace, CallTrace, Tracer, error_type, remote_parent
 
@@ -190,10 +191,22 @@ def _exporter(settings: Settings) -> Any:
     endpoint = settings.tracing_endpoint or CLOUD_TRACE_OTLP_ENDPOINT
     session = None
     if urlsplit(endpoint).hostname == urlsplit(CLOUD_TRACE_OTLP_ENDPOINT).hostname:
-        # Cloud Trace wants the function's own identity (Application Default Credentials).
-        import google.auth
-        from google.auth.transport.requests import AuthorizedSession
-
-        credentials, _ = google.auth.default(scopes=[_TRACE_APPEND_SCOPE])
-        session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+        session = _google_session()
     return OTLPSpanExporter(endpoint=endpoint, session=session)
+
+
+def _google_session() -> Any:
+    """Requests signed as the function itself (Application Default Credentials), for Cloud Trace."""
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.auth.transport.requests import AuthorizedSession
+
+    try:
+        credentials, _ = google.auth.default(scopes=[_TRACE_APPEND_SCOPE])
+    except DefaultCredentialsError:
+        raise ConfigError(
+            "TRACING=otel exports to Cloud Trace, which needs Application Default "
+            "Credentials; none were found (set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT to send "
+            "spans elsewhere)"
+        ) from None
+    return AuthorizedSession(credentials)  # type: ignore[no-untyped-call]

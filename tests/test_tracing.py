@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -385,3 +386,45 @@ def test_spans_are_exported_over_otlp(serve: ServerFactory, receiver: OtlpReceiv
     # The stream (no caller trace: a trace of its own) arrives too.
     others = [s for s in receiver.wait_for(None, 4) if s.trace_id.hex() != trace_id]
     assert sorted(s.name for s in others) == ["POST", "chat gpt-4o-mini"]
+
+
+def test_cloud_trace_is_the_default_destination(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without an endpoint, spans go to Cloud Trace's OTLP endpoint, signed with the
+    function's credentials (fetched lazily: nothing is sent here)."""
+    from google.auth.transport.requests import AuthorizedSession
+
+    from relay._tracing_otel import CLOUD_TRACE_OTLP_ENDPOINT, _exporter, _google_session
+
+    key = tmp_path / "adc.json"
+    key.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": "c",
+                "client_secret": "s",
+                "refresh_token": "r",
+            }
+        )
+    )
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    settings = Settings.from_env({"AIG_TOKEN": TOKEN, "AIG_BASE_URL": "http://x/openai"})
+    exporter = _exporter(settings)
+    assert exporter._endpoint == CLOUD_TRACE_OTLP_ENDPOINT
+    assert isinstance(_google_session(), AuthorizedSession)
+
+
+def test_cloud_trace_without_credentials_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No credentials for Cloud Trace: a ConfigError that says what to set, not a traceback."""
+    from relay import ConfigError
+    from relay._tracing import make_tracer
+
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    settings = Settings.from_env(
+        {"AIG_TOKEN": TOKEN, "AIG_BASE_URL": "http://x/openai", "TRACING": "otel"}
+    )
+    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        make_tracer(settings)
