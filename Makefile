@@ -7,8 +7,11 @@ PY := $(BIN)/python
 # shift the versions the function is tested with.
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
+# genai-prices is only a source for relay/_prices.json (make prices), never a runtime import.
+PRICES_VENV ?= .venv-prices
+GENAI_PRICES_VERSION ?= 0.2.3
 
-.PHONY: install run test lint typecheck pytest infra-check infra-docs bench clean
+.PHONY: install run test lint typecheck pytest infra-check infra-docs bench prices clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,5 +55,11 @@ infra-docs: install
 bench: install
 	$(PY) -m bench
 
+## make prices: regenerate relay/_prices.json from genai-prices (then review the diff)
+prices:
+	$(PYTHON) -m venv $(PRICES_VENV)
+	$(PRICES_VENV)/bin/python -m pip install --quiet genai-prices==$(GENAI_PRICES_VERSION)
+	$(PRICES_VENV)/bin/python tools/refresh_prices.py
+
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(PRICES_VENV) .pytest_cache .mypy_cache .ruff_cache

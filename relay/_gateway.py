@@ -12,13 +12,14 @@ import itertools
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import httpx
 import msgspec
 
+from . import _tracing
 from ._errors import (
     InternalError,
     RelayError,
@@ -135,8 +136,10 @@ class GatewayClient:
         of the wrong shape) is retried like any other upstream failure.
         """
 
-        async def attempt(credentials: Credentials) -> tuple[T, httpx.Headers]:
-            return await self._attempt(call, credentials, parse, deadline)
+        async def attempt(
+            credentials: Credentials, traced: Mapping[str, str]
+        ) -> tuple[T, httpx.Headers]:
+            return await self._attempt(call, credentials, parse, deadline, traced)
 
         return await self._retrying(attempt, deadline)
 
@@ -147,15 +150,17 @@ class GatewayClient:
         caller owns the response (and must close it).
         """
 
-        async def attempt(credentials: Credentials) -> tuple[httpx.Response, httpx.Headers]:
-            response = await self._post(call, credentials, deadline)
+        async def attempt(
+            credentials: Credentials, traced: Mapping[str, str]
+        ) -> tuple[httpx.Response, httpx.Headers]:
+            response = await self._post(call, credentials, deadline, traced)
             return response, response.headers
 
         return await self._retrying(attempt, deadline)
 
     async def _retrying(
         self,
-        attempt: Callable[[Credentials], Awaitable[tuple[T, httpx.Headers]]],
+        attempt: Callable[[Credentials, Mapping[str, str]], Awaitable[tuple[T, httpx.Headers]]],
         deadline: float,
     ) -> Reply[T]:
         attempts = 0
@@ -169,10 +174,13 @@ class GatewayClient:
                     )
                 credentials = await self._credentials(deadline)
                 attempts += 1
+                span = _tracing.attempt()
                 try:
-                    value, headers = await attempt(credentials)
+                    value, headers = await attempt(credentials, span.headers)
+                    span.end()
                     return Reply(value, headers, attempts)
                 except _Retryable as failed:
+                    span.end(failed.error)
                     error = failed.error
                     if isinstance(error, UpstreamAuth):
                         if rotated or not await self._rotated(error, deadline):
@@ -193,6 +201,9 @@ class GatewayClient:
                         upstream_status=error.upstream_status,
                     )
                     await asyncio.sleep(delay)
+                except BaseException as exc:
+                    span.end(exc)
+                    raise
         except RelayError as error:
             # Whatever ended the call, it reports how many upstream calls were made.
             error.attempts = attempts
@@ -260,8 +271,9 @@ class GatewayClient:
         credentials: Credentials,
         parse: Callable[[Any], T],
         deadline: float,
+        traced: Mapping[str, str],
     ) -> tuple[T, httpx.Headers]:
-        response = await self._post(call, credentials, deadline)
+        response = await self._post(call, credentials, deadline, traced)
         # One rule for "upstream said 2xx but we cannot use the answer" (cut off, not JSON, the
         # wrong shape, a failed run): never retried here. The provider may have run and billed
         # it, so another attempt could bill it again; the caller gets upstream_error and decides.
@@ -285,7 +297,11 @@ class GatewayClient:
             raise
 
     async def _post(
-        self, call: UpstreamCall, credentials: Credentials, deadline: float
+        self,
+        call: UpstreamCall,
+        credentials: Credentials,
+        deadline: float,
+        traced: Mapping[str, str],
     ) -> httpx.Response:
         """One POST; returns a 2xx response with its body unread, raises for anything else."""
         remaining = deadline - self._clock()
@@ -294,7 +310,7 @@ class GatewayClient:
             "POST",
             call.path,
             content=msgspec.json.encode(call.body),
-            headers=_upstream_headers(call, credentials),
+            headers=_upstream_headers(call, credentials, traced),
             timeout=httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining)),
         )
         try:
@@ -353,11 +369,16 @@ class GatewayClient:
         return _Retryable(UpstreamError(f"gateway timed out ({type(exc).__name__})"))
 
 
-def _upstream_headers(call: UpstreamCall, credentials: Credentials) -> dict[str, str]:
+def _upstream_headers(
+    call: UpstreamCall, credentials: Credentials, traced: Mapping[str, str]
+) -> dict[str, str]:
     headers = {
         "content-type": "application/json",
         "cf-aig-authorization": f"Bearer {credentials.gateway_token.reveal()}",
         **call.headers,
+        # The attempt's span ids, when tracing: after call.headers, so they replace the
+        # caller's ids there; the gateway's spans then nest under this attempt.
+        **traced,
     }
     if credentials.openai_key is not None:
         headers["authorization"] = f"Bearer {credentials.openai_key.reveal()}"

@@ -253,9 +253,13 @@ def decode_request(body: bytes) -> PromptRequest | BatchRequest:
     try:
         return _checked(_decode(_request_decoder, body), body)
     except InvalidRequest as exc:
-        # The fast test above misses a batch key spelled with escapes ("\u0072equests").
+        # The fast test above misses a batch key spelled with escapes ("\u0072equests"). A body
+        # that is no batch either (`{"prompt": "x", "requests": null}`) keeps the first error.
         if exc.message.startswith("unknown field `requests`"):
-            return _decode(_batch_decoder, body)
+            try:
+                return _decode(_batch_decoder, body)
+            except InvalidRequest:
+                raise exc from None
         raise
 
 

@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import msgspec
 
+from . import _tracing
+from ._cost import call_cost, custom_cost_header
 from ._errors import (
     ConfigError,
     InternalError,
@@ -90,11 +92,13 @@ class Relay:
         transport: httpx.AsyncBaseTransport | None = None,
         secret_store: Callable[[], SecretStore] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        tracer: _tracing.Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.secrets = Secrets(settings, secret_store, clock=clock)
         self.gateway = GatewayClient(settings, self.secrets, transport=transport, clock=clock)
         self._clock = clock
+        self.tracer = tracer or _tracing.make_tracer(settings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Relay:
@@ -102,8 +106,9 @@ class Relay:
         return cls(Settings.from_env(os.environ if env is None else env))
 
     async def aclose(self) -> None:
-        """Release pooled connections."""
+        """Release pooled connections (and flush spans)."""
         await self.gateway.aclose()
+        self.tracer.shutdown()
 
     async def answer(self, body: bytes, context: Context | None = None) -> Answer:
         """Answer a raw request body: one prompt or a batch."""
@@ -136,10 +141,17 @@ class Relay:
         started = self._clock() if started is None else started
         request_id = request.request_id or context.request_id or _new_request_id()
         call: UpstreamCall | None = None
+        trace = _tracing.NO_CALL
         try:
-            call = build_call(request, self.settings, default_metadata=context.default_metadata)
+            call = self._priced(
+                build_call(request, self.settings, default_metadata=context.default_metadata)
+            )
+            trace = self.tracer.call(call.api, call.model, context.log_fields)
             if call.stream and context.allow_stream:
-                return await self._open_stream(call, request, request_id, started, context)
+                with _tracing.current(trace):
+                    return await self._open_stream(
+                        call, request, request_id, started, context, trace
+                    )
             if call.stream:
                 call = replace(
                     call,
@@ -148,21 +160,30 @@ class Relay:
                         k: v for k, v in call.body.items() if k not in ("stream", "stream_options")
                     },
                 )
-            result = await self._run(call, request, request_id, started)
-        except asyncio.CancelledError:
+            with _tracing.current(trace):
+                result = await self._run(call, request, request_id, started)
+        except asyncio.CancelledError as exc:
             # The caller hung up (the handler cancels us): the upstream call is cancelled with
             # this task and nothing is retried for it.
+            trace.end(error=exc)
             self._log_disconnect(request_id, call, started, context)
             raise
         except InternalError as exc:
             # A bug met on the way (a request HTTP refuses, say): its cause is logged in full.
+            trace.end(error=exc)
             error = self._internal(exc.__cause__ or exc, request_id)
             return self._failure(error, request_id, call, started, context, request)
         except RelayError as exc:
+            trace.end(error=exc)
             return self._failure(exc, request_id, call, started, context, request)
         except Exception as exc:
+            trace.end(error=exc)
             error = self._internal(exc, request_id)
             return self._failure(error, request_id, call, started, context, request)
+        except BaseException as exc:  # shutting down: the span still ends
+            trace.end(error=exc)
+            raise
+        trace.end(result)
         self._log_success(result, request, context)
         return Answer(200, result)
 
@@ -203,6 +224,15 @@ class Relay:
         results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(batch.requests)))
         return Answer(200, {"ok": all(r["ok"] for r in results), "results": list(results)})
 
+    def _priced(self, call: UpstreamCall) -> UpstreamCall:
+        """With a negotiated price for the model, tell the gateway, so its analytics agree."""
+        price = self.settings.custom_prices.get(call.model.lower())
+        if price is None:
+            return call
+        return replace(
+            call, headers={**call.headers, "cf-aig-custom-cost": custom_cost_header(price)}
+        )
+
     async def _run(
         self, call: UpstreamCall, request: PromptRequest, request_id: str, started: float
     ) -> dict[str, Any]:
@@ -237,16 +267,23 @@ class Relay:
         fields = scrub_tree(fields)
         if request.json_schema is not None:
             parse_output_json(fields)
+        model = fields["model"] or call.model
+        cache_status = _gateway_header(headers, "cf-aig-cache-status")
+        cost: float | None = 0.0  # a gateway cache hit reached no provider: it cost nothing
+        if cache_status != "HIT":
+            custom = self.settings.custom_prices
+            cost = call_cost(fields.get("usage"), model, requested=call.model, custom=custom)
         return {
             "ok": True,
             "request_id": request_id,
             "api": call.api,
             **fields,
-            "model": fields["model"] or call.model,
+            "model": model,
             "gateway": {
                 "log_id": _gateway_header(headers, "cf-aig-log-id"),
-                "cache_status": _gateway_header(headers, "cf-aig-cache-status"),
+                "cache_status": cache_status,
             },
+            "cost_usd": cost,
             "latency_ms": self._elapsed_ms(started),
             "attempts": attempts,
         }
@@ -258,12 +295,21 @@ class Relay:
         request_id: str,
         started: float,
         context: Context,
+        trace: _tracing.CallTrace = _tracing.NO_CALL,
     ) -> Answer:
         """Open the upstream stream; failures up to its first byte are ordinary error answers."""
         deadline = started + self.settings.upstream_timeout
         reply = await self.gateway.open_stream(call, deadline=deadline)
         events = self._relay_stream(
-            reply.value, call, request, request_id, started, reply.attempts, deadline, context
+            reply.value,
+            call,
+            request,
+            request_id,
+            started,
+            reply.attempts,
+            deadline,
+            context,
+            trace,
         )
         return Answer(
             200,
@@ -283,6 +329,7 @@ class Relay:
         attempts: int,
         deadline: float,
         context: Context,
+        trace: _tracing.CallTrace = _tracing.NO_CALL,
     ) -> AsyncGenerator[bytes, None]:
         """Pass text on as `delta` events, then one `result` (or `error`) event."""
         upstream = UpstreamStream(response, call.api)
@@ -299,6 +346,7 @@ class Relay:
             result = self._result(
                 call, request, request_id, started, upstream.fields, response.headers, attempts
             )
+            trace.end(result)
             self._log_success(result, request, context)
             ended = True
             yield sse("result", result)
@@ -306,6 +354,7 @@ class Relay:
             error = self._stream_error(exc, request_id)
             error.attempts = attempts
             error.gateway_log_id = _gateway_header(response.headers, "cf-aig-log-id")
+            trace.end(error=error)
             failure = self._failure(error, request_id, call, started, context, request)
             ended = True
             yield sse("error", failure.body)
@@ -313,6 +362,7 @@ class Relay:
             with contextlib.suppress(Exception):
                 await response.aclose()
             if not ended:
+                trace.end(error="client_disconnected")
                 # The caller went away (or stopped reading) mid-stream: nothing was answered,
                 # but the call is logged.
                 self._log_disconnect(
@@ -422,6 +472,7 @@ class Relay:
             latency_ms=result["latency_ms"],
             attempts=result["attempts"],
             usage=result["usage"],
+            cost_usd=result["cost_usd"],
             gateway_log_id=gateway["log_id"],
             cache_status=gateway["cache_status"],
             **self._prompt_fields(request, result),

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ._cost import Price, parse_custom_prices
 from ._errors import ConfigError
 
 __all__ = [
@@ -109,6 +110,12 @@ class Settings:
     batch_max_items: int = DEFAULT_BATCH_MAX_ITEMS
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
     log_prompts: bool = False
+    # Negotiated prices (CUSTOM_PRICES), by lower-cased model name; see relay/_cost.py.
+    custom_prices: Mapping[str, Price] = field(default_factory=dict, hash=False)
+    # TRACING=otel: OpenTelemetry spans, exported over OTLP/HTTP (see relay/_tracing.py).
+    tracing: bool = False
+    # Where spans go; None: Cloud Trace's OTLP endpoint with the function's own credentials.
+    tracing_endpoint: str | None = None
 
     @property
     def has_openai_key(self) -> bool:
@@ -168,6 +175,9 @@ class Settings:
                 env, "BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY, low=1, high=256
             ),
             log_prompts=_flag(env, "LOG_PROMPTS"),
+            custom_prices=parse_custom_prices(_text(env, "CUSTOM_PRICES")),
+            tracing=_tracing(env),
+            tracing_endpoint=_url(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
         )
 
 
@@ -300,3 +310,19 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if raw in _FALSE:
         return False
     raise ConfigError(f"{name} must be true or false, not {raw[:40]!r}")
+
+
+def _tracing(env: Mapping[str, str]) -> bool:
+    value = (_text(env, "TRACING") or "off").lower()
+    if value not in ("off", "otel"):
+        raise ConfigError(f"TRACING must be 'off' or 'otel', not {value[:40]!r}")
+    return value == "otel"
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    value = _text(env, name)
+    if value is not None and (
+        not value.startswith(("http://", "https://")) or any(c.isspace() for c in value)
+    ):
+        raise ConfigError(f"{name} must be an http(s) URL")
+    return value

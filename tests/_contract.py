@@ -112,6 +112,7 @@ RESULT_FIELDS = (
     "tool_calls",
     "usage",
     "gateway",
+    "cost_usd",
     "latency_ms",
     "attempts",
 )

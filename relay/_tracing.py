@@ -1,0 +1,131 @@
+"""Tracing hooks: one span per gateway call, one per attempt; no-ops unless TRACING=otel.
+
+The service opens a `CallTrace` around each call and makes it current; the gateway client asks
+`attempt()` for the current call's next attempt, whose `headers` go upstream (so the gateway's
+own spans join the trace under that attempt). The default tracer does nothing and imports
+nothing: OpenTelemetry is loaded (from `_tracing_otel`) only when the setting asks for it, so a
+cold start without tracing pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from ._logging import SPAN_FIELD, TRACE_FIELD
+
+if TYPE_CHECKING:
+    from ._settings import Settings
+
+__all__ = [
+    "NO_CALL",
+    "AttemptTrace",
+    "CallTrace",
+    "Tracer",
+    "attempt",
+    "current",
+    "error_type",
+    "make_tracer",
+    "remote_parent",
+]
+
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+class AttemptTrace:
+    """One upstream attempt. This base class records nothing."""
+
+    # Extra upstream headers for this attempt (the trace ids the gateway should join).
+    headers: Mapping[str, str] = _NO_HEADERS
+
+    def end(self, error: BaseException | None = None) -> None:
+        """The attempt is over: answered (`error` None) or failed."""
+
+
+class CallTrace:
+    """One gateway call, retries included. This base class records nothing."""
+
+    def attempt(self) -> AttemptTrace:
+        """Start the call's next attempt."""
+        return _NO_ATTEMPT
+
+    def end(
+        self, result: Mapping[str, Any] | None = None, error: BaseException | str | None = None
+    ) -> None:
+        """The call is over: `result` is the contract result, `error` what ended it instead.
+
+        Ending twice is harmless; the first end counts.
+        """
+
+
+class Tracer:
+    """Makes a CallTrace per call. This base class is the default: tracing off."""
+
+    def call(self, api: str, model: str, log_fields: Mapping[str, Any]) -> CallTrace:
+        """A trace for one call; `log_fields` carry the caller's trace context, if any."""
+        return NO_CALL
+
+    def shutdown(self) -> None:
+        """Flush and stop exporting."""
+
+
+NO_CALL = CallTrace()
+_NO_ATTEMPT = AttemptTrace()
+_current: ContextVar[CallTrace] = ContextVar("relay_call_trace", default=NO_CALL)
+
+
+@contextlib.contextmanager
+def current(trace: CallTrace) -> Iterator[None]:
+    """Make `trace` the call that `attempt()` belongs to, for the code inside."""
+    token = _current.set(trace)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def attempt() -> AttemptTrace:
+    """The next attempt of the current call (a no-op outside one)."""
+    return _current.get().attempt()
+
+
+def error_type(error: BaseException | str) -> str:
+    """`error.type` for a span: the contract's error type, else the exception's class name."""
+    if isinstance(error, str):
+        return error
+    kind = getattr(error, "type", None)
+    return kind if isinstance(kind, str) else type(error).__qualname__
+
+
+def remote_parent(log_fields: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The caller's (trace id, span id), 32 and 16 hex, from the request's log fields.
+
+    The handlers already parse `traceparent` / `X-Cloud-Trace-Context` (malformed ones ignored)
+    into Cloud Logging's trace fields; reading them back keeps one parser.
+    TODO(integrator): read the trace context field [controls] adds to Context, when merged.
+    """
+    trace, span = log_fields.get(TRACE_FIELD), log_fields.get(SPAN_FIELD)
+    if not isinstance(trace, str) or not isinstance(span, str):
+        return None
+    trace_id = trace.rpartition("/")[2]
+    if len(trace_id) != 32 or len(span) != 16 or not _hex(trace_id + span):
+        return None
+    if int(trace_id, 16) == 0 or int(span, 16) == 0:
+        return None  # all-zero ids are invalid in W3C trace context
+    return trace_id, span
+
+
+def make_tracer(settings: Settings) -> Tracer:
+    """The tracer the settings ask for: OpenTelemetry (TRACING=otel) or none."""
+    if not settings.tracing:
+        return Tracer()
+    from ._tracing_otel import OtelTracer  # only now: OpenTelemetry is heavy to import
+
+    return OtelTracer.from_settings(settings)
+
+
+def _hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
