@@ -21,6 +21,7 @@ from relay import (
     trace_field,
 )
 
+from ._delivery import deliver_http
 from ._runtime import get_relay
 
 __all__ = ["handle_http"]
@@ -36,11 +37,14 @@ async def handle_http(request: Request) -> Response:
         project = os.environ.get("GOOGLE_CLOUD_PROJECT")
         return _response(config_error_answer(exc, _context(request, project)))
     context = _context(request, relay.settings.project)
+    body: bytes | None = None
     try:
         body = await _read_body(request, relay.settings.max_body_bytes)
     except RelayError as exc:
-        return _response(relay.reject(exc, context))
-    return _response(await relay.answer(body, context))
+        answer = relay.reject(exc, context)
+    else:
+        answer = await relay.answer(body, context)
+    return _response(await deliver_http(answer, body, request.headers, relay.settings))
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -131,6 +131,8 @@ class PromptRequest(_Strict):
     request_id: RequestId | None = None
     include_raw: bool | None = None
     extra_body: dict[str, Any] | None = None
+    # Send the outcome to the result sinks (docs/delivery.md); read by the handlers, not the core.
+    deliver: bool | None = None
 
     def __post_init__(self) -> None:
         # The free-form parts, walked where they are (no copy on the hot path).
@@ -162,6 +164,8 @@ class BatchRequest(_Strict):
     """`{"requests": [...]}`: several prompts answered together, in order."""
 
     requests: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1)]
+    # Send the whole batch answer to the result sinks (docs/delivery.md).
+    deliver: bool | None = None
 
 
 _request_decoder = msgspec.json.Decoder(PromptRequest)
