@@ -98,6 +98,7 @@ async def _run_and_deliver(message: dict[str, Any], message_id: str, context: Co
         "WARNING",
         "outcome kept for redelivery: delivery failed",
         event="delivery_pending",
+        request_id=context.request_id,
         sinks=sorted(failed),
         **context.log_fields,
     )
