@@ -361,3 +361,24 @@ def test_redelivered_duplicate_of_delivered_message_is_acknowledged(
     assert send(server, data).status_code == 200
     assert gateway_calls(gateway, marker) == 1
     assert len(results.messages(f"pubsub-{message_id}")) == 1
+
+
+def test_undecodable_message_delivered_as_invalid_request(
+    delivering: ServerFactory, results: Results
+) -> None:
+    """Message data that is not base64 is acknowledged and delivered as invalid_request."""
+    server = event_server(delivering)
+    message_id = nonce()
+    data = pubsub_data({}, message_id)
+    data["message"]["data"] = "%%% not base64 %%%"
+    assert send(server, data).status_code == 200
+    message = results.wait_message(f"pubsub-{message_id}")
+    assert message["attributes"]["error_type"] == "invalid_request"
+    assert json.loads(message["data"])["error"]["message"] == "message data is not base64"
+
+
+def test_deliver_without_sinks_says_so(serve: ServerFactory) -> None:
+    """`deliver: true` with no sink configured answers `delivery: []` rather than pretend."""
+    server = serve(secrets="env")
+    answer = server.post({"prompt": "hi", "deliver": True}).json()
+    assert answer["ok"] is True and answer["delivery"] == []
