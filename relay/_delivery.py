@@ -24,7 +24,6 @@ __all__ = [
     "DELIVERY_ATTEMPTS",
     "Deliverer",
     "Source",
-    "all_delivered",
     "deliver_stream",
     "requested_delivery",
 ]
@@ -153,11 +152,6 @@ class Deliverer:
             if attempt + 1 < DELIVERY_ATTEMPTS and self._clock() + wait < deadline:
                 await self._sleep(wait)
         return {"sink": sink.name, "ok": False, "id": None, "error": error}
-
-
-def all_delivered(reports: Sequence[dict[str, Any]]) -> bool:
-    """True when every sink took the outcome."""
-    return all(report["ok"] for report in reports)
 
 
 async def deliver_stream(
