@@ -38,10 +38,7 @@ async def deliver_http(
         return answer
     deliverer = get_deliverer(settings)
     if deliverer is None:
-        # Asked for in the body, but nowhere to send it: say so rather than pretend.
-        if flag is True and answer.events is None:
-            answer.body["delivery"] = []
-        return answer
+        return answer  # no sink configured: nothing is delivered, so no `delivery` field
     source: Source = "scheduler" if job else "http"
     job = job[:500] if job else None
 

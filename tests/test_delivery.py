@@ -377,8 +377,9 @@ def test_undecodable_message_delivered_as_invalid_request(
     assert json.loads(message["data"])["error"]["message"] == "message data is not base64"
 
 
-def test_deliver_without_sinks_says_so(serve: ServerFactory) -> None:
-    """`deliver: true` with no sink configured answers `delivery: []` rather than pretend."""
+def test_deliver_without_sinks_is_a_plain_answer(serve: ServerFactory) -> None:
+    """`deliver: true` with no sink configured: nothing is delivered, the answer is the plain
+    contract answer (no `delivery` field)."""
     server = serve(secrets="env")
     answer = server.post({"prompt": "hi", "deliver": True}).json()
-    assert answer["ok"] is True and answer["delivery"] == []
+    assert answer["ok"] is True and "delivery" not in answer
