@@ -10,6 +10,7 @@ machine runs it, so compare rows of one run, not runs on different machines.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -55,9 +56,34 @@ def import_ms(statement: str, runs: int = 5) -> float:
     return statistics.median(times) * 1000
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of `root` and its descendants (gunicorn's arbiter and worker)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 @contextmanager
-def function(env: dict[str, str], log: Path) -> Iterator[str]:
-    """A `functions-framework --target=prompt` process; yields its URL once the port is open."""
+def function(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
+    """A `functions-framework --target=prompt` process; yields its URL and pid once the port
+    is open."""
     port = free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -83,7 +109,7 @@ def function(env: dict[str, str], log: Path) -> Iterator[str]:
                     if time.monotonic() > deadline or process.poll() is not None:
                         raise RuntimeError(log.read_text()[-2000:]) from None
                     time.sleep(0.02)  # polling interval while the port is not yet open
-            yield url
+            yield url, process.pid
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -131,28 +157,31 @@ def main() -> int:
     try:
         print(
             f"\nPer variant: {args.starts} fresh processes (spawn to first answer, and that "
-            f"first answer alone), then {args.requests} sequential requests in one process."
+            f"first answer alone), then {args.requests} sequential requests in one process "
+            "(latency, and the function's own CPU per request)."
         )
         print(
             f"  {'variant':20} {'spawn->1st (ms)':>16} {'1st call (ms)':>14} "
-            f"{'p50 (ms)':>9} {'p95 (ms)':>9}"
+            f"{'p50 (ms)':>9} {'p95 (ms)':>9} {'CPU ms/req':>11}"
         )
         with httpx.Client(timeout=60) as client:
             for name, (extra, deliver) in variants.items():
                 starts, firsts = [], []
                 for _ in range(args.starts):
                     spawned = time.perf_counter()
-                    with function(base | extra, logs / "function.log") as url:
+                    with function(base | extra, logs / "function.log") as (url, _):
                         firsts.append(post(client, url, deliver))
                         starts.append((time.perf_counter() - spawned) * 1000)
-                with function(base | extra, logs / "function.log") as url:
+                with function(base | extra, logs / "function.log") as (url, pid):
                     post(client, url, deliver)  # warm
+                    cpu = tree_cpu_seconds(pid)
                     times = sorted(post(client, url, deliver) for _ in range(args.requests))
+                    cpu_ms = (tree_cpu_seconds(pid) - cpu) * 1000 / args.requests
                 p95 = times[int(len(times) * 0.95) - 1]
                 print(
                     f"  {name:20} {statistics.median(starts):16.0f} "
                     f"{statistics.median(firsts):14.1f} {statistics.median(times):9.2f} "
-                    f"{p95:9.2f}"
+                    f"{p95:9.2f} {cpu_ms:11.2f}"
                 )
     finally:
         storage.stop()
