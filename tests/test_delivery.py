@@ -158,10 +158,13 @@ def test_stream_delivers_its_final_event(delivering: ServerFactory, results: Res
 
 
 def test_undeliverable_http_result_still_answered(
-    delivering: ServerFactory, results: Results
+    delivering: ServerFactory, pubsub: PubSubEmulator, results: Results
 ) -> None:
-    """A topic that does not exist: the call still answers, says so per sink, logs an ERROR."""
-    server = delivering(RESULTS_TOPIC="missing-topic")
+    """The topic was deleted: the call still answers, says so per sink, logs an ERROR."""
+    topic = f"gone-{nonce()}"
+    pubsub.create_topic(topic)
+    server = delivering(RESULTS_TOPIC=topic)
+    pubsub.delete_topic(topic)
     request_id = f"lost-{nonce()}"
     response = server.post({"prompt": "hi", "request_id": request_id, "deliver": True})
     assert response.status_code == 200
