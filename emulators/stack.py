@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from emulators.delivery_stack import DeliveryStack
 from emulators.gateway import GatewayEmulator
 from emulators.secretmanager import SecretManagerEmulator
 
@@ -52,13 +53,22 @@ def main() -> int:
         "OPENAI_API_KEY_SECRET": "openai-key",
         "SECRETMANAGER_EMULATOR_HOST": secret_manager.address,
     }
+    delivery = DeliveryStack(PROJECT, ROOT)  # result delivery: docs/delivery.md
     bin_dir = Path(sys.executable).parent
+    try:
+        env.update(delivery.start(env))
+    except BaseException:
+        delivery.stop()
+        gateway.stop()
+        secret_manager.stop()
+        raise
     function = subprocess.Popen(
         [str(bin_dir / "functions-framework"), "--target=prompt"], cwd=ROOT, env=env
     )
     try:
         _wait_for_port(function, function_port)
-        print(_banner(function_port, env["AIG_BASE_URL"], secret_manager.address), flush=True)
+        banner = _banner(function_port, env["AIG_BASE_URL"], secret_manager.address)
+        print(banner + delivery.banner(), flush=True)
         signal.signal(signal.SIGTERM, lambda *_: function.terminate())
         return function.wait()
     except KeyboardInterrupt:
@@ -67,6 +77,7 @@ def main() -> int:
         if function.poll() is None:
             function.terminate()
             function.wait(timeout=10)
+        delivery.stop()
         gateway.stop()
         secret_manager.stop()
 

@@ -4,19 +4,35 @@ Permanent failures (a bad payload, upstream_rejected, model_not_allowed, config_
 other error that is not retryable) are logged and acknowledged, so a poison message is not
 redelivered for ever; retryable ones raise, so Pub/Sub redelivers. A message id this instance has
 already finished is not run again.
+
+A finished outcome goes to the result sinks (docs/delivery.md). When that fails, the outcome is
+kept and the event raises: the redelivery only retries the delivery. The prompt carries a gateway
+cache key made from the message id, so a redelivery that reaches another instance is answered
+from the gateway's cache instead of being billed again.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from typing import Any
 
+import msgspec
 from cloudevents.http.event import CloudEvent
 
-from relay import REQUEST_ID, ConfigError, Context, log
+from relay import (
+    REQUEST_ID,
+    ConfigError,
+    Context,
+    InvalidRequest,
+    PayloadTooLarge,
+    RelayError,
+    log,
+)
 
 from ._dedup import Deduplicator
+from ._delivery import Pending, PendingOutcomes, get_deliverer
 from ._runtime import get_relay
 
 __all__ = ["RetryableFailure", "handle_event"]
@@ -25,6 +41,7 @@ __all__ = ["RetryableFailure", "handle_event"]
 _TEXT_FIELDS = ("output_text", "output_json", "refusal", "tool_calls", "raw")
 
 _deduplicator = Deduplicator()
+_pending = PendingOutcomes()
 
 
 class RetryableFailure(Exception):
@@ -51,7 +68,7 @@ async def handle_event(event: CloudEvent) -> None:
     )
 
     async def work() -> bool:
-        return await _run(message, context)
+        return await _run_and_deliver(message, message_id, context)
 
     outcome = await _deduplicator.run_once(message_id, work)
     if outcome is None:
@@ -60,43 +77,76 @@ async def handle_event(event: CloudEvent) -> None:
         raise RetryableFailure(f"message {message_id} failed transiently; redeliver it")
 
 
-async def _run(message: dict[str, Any], context: Context) -> bool:
-    """True when the message is finished (success or permanent failure)."""
+async def _run_and_deliver(message: dict[str, Any], message_id: str, context: Context) -> bool:
+    """True when the message is finished and its outcome delivered (when sinks are set)."""
+    pending = _pending.pop(message_id)
+    if pending is None:
+        finished, outcome = await _run(message, message_id, context)
+        if not finished or outcome is None:
+            return finished
+        pending = Pending(outcome, frozenset())
+    try:
+        deliverer = get_deliverer(get_relay().settings)
+    except ConfigError:
+        return True  # already logged; settings that cannot load name no sink either
+    if deliverer is None:
+        return True
+    reports = await deliverer.deliver(
+        pending.outcome,
+        "pubsub",
+        request_id=context.request_id,
+        only=pending.sinks or None,
+    )
+    failed = frozenset(r["sink"] for r in reports if not r["ok"])
+    if not failed:
+        return True
+    # Kept so that the redelivery retries only the delivery (and only to the sinks that failed).
+    _pending.put(message_id, Pending(pending.outcome, failed))
+    log(
+        "WARNING",
+        "outcome kept for redelivery: delivery failed",
+        event="delivery_pending",
+        request_id=context.request_id,
+        sinks=sorted(failed),
+        **context.log_fields,
+    )
+    return False
+
+
+async def _run(
+    message: dict[str, Any], message_id: str, context: Context
+) -> tuple[bool, dict[str, Any] | None]:
+    """(finished, the outcome an HTTP caller would get); finished is False for a retryable
+    failure."""
     try:
         relay = get_relay()
     except ConfigError as exc:
         log("ERROR", f"configuration error: {exc.message}; acknowledged", **context.log_fields)
-        return True
+        return True, None
     limit = relay.settings.max_body_bytes
     data = message.get("data") or ""
     # MAX_BODY_BYTES holds for events as for HTTP: checked on the encoded size first (base64 is
     # 4/3 of the data), so an oversized message is never decoded whole.
     if isinstance(data, str | bytes) and len(data) > (limit + 2) // 3 * 4:
-        log(
-            "ERROR",
-            f"message data is over the {limit} byte limit (MAX_BODY_BYTES); acknowledged",
-            outcome="payload_too_large",
-            **context.log_fields,
+        return True, _refused(
+            PayloadTooLarge(f"message data is over the {limit} byte limit (MAX_BODY_BYTES)"),
+            context,
         )
-        return True
     try:
         body = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError, TypeError):
-        log("ERROR", "message data is not base64; acknowledged", **context.log_fields)
-        return True
+        return True, _refused(InvalidRequest("message data is not base64"), context)
     if len(body) > limit:
-        log(
-            "ERROR",
-            f"message data is {len(body)} bytes, over the {limit} byte limit (MAX_BODY_BYTES); "
-            "acknowledged",
-            outcome="payload_too_large",
-            **context.log_fields,
+        return True, _refused(
+            PayloadTooLarge(
+                f"message data is {len(body)} bytes, over the {limit} byte limit (MAX_BODY_BYTES)"
+            ),
+            context,
         )
-        return True
-    answer = await relay.answer(body, context)
+    answer = await relay.answer(cache_keyed(body, message_id), context)
     if answer.error is not None:
         # The request's own log line already carries the error; this says what Pub/Sub is told.
-        return not answer.error.retryable
+        return not answer.error.retryable, answer.body
     result = answer.body
     if not relay.settings.log_prompts:
         result = {key: value for key, value in result.items() if key not in _TEXT_FIELDS}
@@ -106,4 +156,54 @@ async def _run(message: dict[str, Any], context: Context) -> bool:
                 for item in answer.body["results"]
             ]
     log("INFO", "event result", result=result, **context.log_fields)
-    return True
+    return True, answer.body
+
+
+def cache_keyed(body: bytes, message_id: str) -> bytes:
+    """The payload with a gateway cache key derived from the message, for each prompt that sets
+    no key and does not skip the cache; unchanged when it is not a JSON object."""
+    if not REQUEST_ID.match(message_id):
+        return body  # only a header-safe id may go into cf-aig-cache-key
+    try:
+        data = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return body
+    if not isinstance(data, dict):
+        return body
+    # The payload's hash too: a message id is unique per topic only.
+    base = f"pubsub:{message_id}:{hashlib.sha256(body).hexdigest()[:16]}"
+    items = data.get("requests")
+    if isinstance(items, list):
+        changed = [_add_cache_key(item, f"{base}:{i}") for i, item in enumerate(items)]
+    else:
+        changed = [_add_cache_key(data, base)]
+    if not any(changed):
+        return body
+    try:
+        return msgspec.json.encode(data)
+    except (TypeError, RecursionError):
+        return body
+
+
+def _add_cache_key(item: Any, key: str) -> bool:
+    if not isinstance(item, dict):
+        return False
+    cache = item.get("cache")
+    if cache is None:
+        item["cache"] = {"key": key}
+        return True
+    if isinstance(cache, dict) and cache.get("key") is None and not cache.get("skip"):
+        cache["key"] = key
+        return True
+    return False
+
+
+def _refused(error: RelayError, context: Context) -> dict[str, Any]:
+    """A message refused before it ran: logged, acknowledged, and delivered as an error."""
+    log(
+        "ERROR",
+        f"{error.message}; acknowledged",
+        outcome=error.type,
+        **context.log_fields,
+    )
+    return {"ok": False, "request_id": context.request_id, "error": error.to_dict()}

@@ -27,6 +27,7 @@ from relay import (
     trace_field,
 )
 
+from ._delivery import deliver_http
 from ._runtime import get_relay
 
 __all__ = ["handle_http"]
@@ -42,6 +43,7 @@ async def handle_http(request: Request) -> Response:
         project = os.environ.get("GOOGLE_CLOUD_PROJECT")
         return _response(config_error_answer(exc, _context(request, project)))
     context = _context(request, relay.settings.project)
+    body: bytes | None = None
     try:
         async with asyncio.timeout(relay.settings.body_timeout):
             body = await _read_body(request, relay.settings.max_body_bytes)
@@ -50,14 +52,16 @@ async def handle_http(request: Request) -> Response:
             f"the body did not arrive within {relay.settings.body_timeout:g} s "
             "(BODY_TIMEOUT_SECONDS)"
         )
-        return _response(relay.reject(error, context))
+        answer = relay.reject(error, context)
     except RelayError as exc:
-        return _response(relay.reject(exc, context))
-    answer = await _unless_caller_leaves(request, relay.answer(body, context))
-    if answer is None:
-        # The caller is gone; nobody reads this. The relay logged client_disconnected.
-        return Response(status_code=499)
-    return _response(answer)
+        answer = relay.reject(exc, context)
+    else:
+        answered = await _unless_caller_leaves(request, relay.answer(body, context))
+        if answered is None:
+            # The caller is gone; nobody reads this. The relay logged client_disconnected.
+            return Response(status_code=499)
+        answer = answered
+    return _response(await deliver_http(answer, body, request.headers, relay.settings))
 
 
 async def _unless_caller_leaves(request: Request, work: Awaitable[Answer]) -> Answer | None:

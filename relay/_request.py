@@ -159,6 +159,8 @@ class PromptRequest(_Strict):
     request_id: RequestId | None = None
     include_raw: bool | None = None
     extra_body: dict[str, Any] | None = None
+    # Send the outcome to the result sinks (docs/delivery.md); read by the handlers, not the core.
+    deliver: bool | None = None
 
     def __post_init__(self) -> None:
         if self.messages is not None:
@@ -238,6 +240,8 @@ class BatchRequest(_Strict):
     """`{"requests": [...]}`: several prompts answered together, in order."""
 
     requests: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1)]
+    # Send the whole batch answer to the result sinks (docs/delivery.md).
+    deliver: bool | None = None
 
 
 _request_decoder = msgspec.json.Decoder(PromptRequest)

@@ -48,6 +48,9 @@ DEFAULT_SECRET_MAX_STALE_SECONDS = 3600.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
 DEFAULT_BATCH_MAX_ITEMS = 50
 DEFAULT_BATCH_CONCURRENCY = 8
+DEFAULT_RESULTS_PREFIX = "results/"
+# The most one delivery (all sinks, retries included) may take before it counts as failed.
+DEFAULT_DELIVERY_TIMEOUT_SECONDS = 10.0
 
 _SECRET_ID = r"[A-Za-z0-9_-]{1,255}"  # noqa: S105 - a name pattern, not a password
 _SECRET_NAME_FORMS = (
@@ -57,6 +60,16 @@ _SECRET_NAME_FORMS = (
     re.compile(rf"projects/(?P<project>[^/\s]+)/secrets/(?P<secret>{_SECRET_ID})"),
     re.compile(rf"(?P<secret>{_SECRET_ID})"),
 )
+# Pub/Sub topic ids: 3-255 characters, starting with a letter, not starting with "goog".
+_TOPIC_ID = r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}"
+_TOPIC_FORMS = (
+    re.compile(
+        rf"projects/(?P<project>[a-z][a-z0-9.:-]{{4,61}}[a-z0-9])/topics/(?P<topic>{_TOPIC_ID})"
+    ),
+    re.compile(rf"(?P<topic>{_TOPIC_ID})"),
+)
+# Cloud Storage bucket names: lowercase letters, digits, - _ . ; begin and end with a letter/digit.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
 _ID_PART = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -116,6 +129,11 @@ class Settings:
     tracing: bool = False
     # Where spans go; None: Cloud Trace's OTLP endpoint with the function's own credentials.
     tracing_endpoint: str | None = None
+    # Result sinks (docs/delivery.md): a full topic name, a bucket and an object prefix.
+    results_topic: str | None = None
+    results_bucket: str | None = None
+    results_prefix: str = DEFAULT_RESULTS_PREFIX
+    delivery_timeout: float = DEFAULT_DELIVERY_TIMEOUT_SECONDS
 
     @property
     def has_openai_key(self) -> bool:
@@ -178,6 +196,16 @@ class Settings:
             custom_prices=parse_custom_prices(_text(env, "CUSTOM_PRICES")),
             tracing=_tracing(env),
             tracing_endpoint=_url(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+            results_topic=_topic(env, "RESULTS_TOPIC", project),
+            results_bucket=_bucket(env, "RESULTS_BUCKET"),
+            results_prefix=_prefix(env, "RESULTS_PREFIX"),
+            delivery_timeout=_number(
+                env,
+                "DELIVERY_TIMEOUT_SECONDS",
+                DEFAULT_DELIVERY_TIMEOUT_SECONDS,
+                low=0.5,
+                high=300,
+            ),
         )
 
 
@@ -237,6 +265,50 @@ def credential_problem(value: str) -> str | None:
     if not value.isprintable() or " " in value:
         return "holds control characters or spaces; a header cannot carry them"
     return None
+
+
+def _topic(env: Mapping[str, str], name: str, project: str | None) -> str | None:
+    """A Pub/Sub topic as `projects/P/topics/T`; a bare `T` takes GOOGLE_CLOUD_PROJECT."""
+    raw = _text(env, name)
+    if raw is None:
+        return None
+    for form in _TOPIC_FORMS:
+        match = form.fullmatch(raw)
+        if match is None:
+            continue
+        topic_project = match.groupdict().get("project") or project
+        if topic_project is None:
+            raise ConfigError(f"{name} is a bare topic id, so GOOGLE_CLOUD_PROJECT must be set")
+        if match["topic"].startswith("goog"):
+            break
+        return f"projects/{topic_project}/topics/{match['topic']}"
+    raise ConfigError(
+        f"{name} must be projects/P/topics/T or a bare topic id (3-255 characters, starting "
+        f"with a letter), not {raw[:80]!r}"
+    )
+
+
+def _bucket(env: Mapping[str, str], name: str) -> str | None:
+    raw = _text(env, name)
+    if raw is None:
+        return None
+    bucket = raw.removeprefix("gs://").rstrip("/")
+    if not _BUCKET.fullmatch(bucket):
+        raise ConfigError(
+            f"{name} must be a Cloud Storage bucket name (3-222 of a-z 0-9 - _ ., starting and "
+            f"ending with a letter or digit), not {raw[:80]!r}"
+        )
+    return bucket
+
+
+def _prefix(env: Mapping[str, str], name: str) -> str:
+    """An object-name prefix; set but empty means none."""
+    if name not in env:
+        return DEFAULT_RESULTS_PREFIX
+    raw = env[name].strip()
+    if len(raw) > 512 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
+        raise ConfigError(f"{name} must be at most 512 characters with no control characters")
+    return raw
 
 
 def _secret_value(env: Mapping[str, str], name: str) -> Secret | None:

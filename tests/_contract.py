@@ -44,6 +44,7 @@ FIELDS = frozenset(
         "request_id",
         "include_raw",
         "extra_body",
+        "deliver",
     }
 )
 # Upstream body fields extra_body may not set (README, `extra_body` row): those the contract

@@ -26,6 +26,9 @@ SECRET_VALUES = (TOKEN, OPENAI_KEY, ROTATED_TOKEN)
 
 ServerFactory = Callable[..., FunctionServer]
 
+# Result delivery: the Pub/Sub and Cloud Storage emulators (tests/_google.py).
+pytest_plugins = ["tests._google"]
+
 
 @pytest.fixture(scope="session")
 def secret_manager() -> Iterator[SecretManagerEmulator]:

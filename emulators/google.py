@@ -1,0 +1,262 @@
+"""Google's own Pub/Sub emulator and a Cloud Storage emulator, as local processes on 127.0.0.1.
+
+`PubSubEmulator` runs the Pub/Sub emulator that ships with the Google Cloud CLI (Debian package
+`google-cloud-cli-pubsub-emulator`, Java 17) and drives it over its REST surface; the function
+reaches it through `PUBSUB_EMULATOR_HOST`. `StorageEmulator` runs `gcp-storage-emulator` (PyPI)
+in memory; the function reaches it through `STORAGE_EMULATOR_HOST`. Both are polled until they
+answer, never slept on.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+__all__ = [
+    "INSTALL_HINT",
+    "PubSubEmulator",
+    "StorageEmulator",
+    "emulator_env",
+    "free_port",
+    "pubsub_emulator_launcher",
+]
+
+INSTALL_HINT = (
+    "Google's Pub/Sub emulator is not installed. Install it with "
+    "`sudo apt-get install google-cloud-cli-pubsub-emulator openjdk-17-jre-headless` "
+    "(Google Cloud CLI apt source) or `gcloud components install pubsub-emulator`."
+)
+START_TIMEOUT_SECONDS = 60.0  # a cold JVM on a busy 2-core machine
+_SDK_ROOTS = ("/usr/lib/google-cloud-sdk", "/usr/share/google-cloud-sdk", "/google-cloud-sdk")
+_LAUNCHER = Path("platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def pubsub_emulator_launcher() -> Path | None:
+    """The emulator's launcher script, from PATH or a Google Cloud SDK install; None if absent."""
+    found = shutil.which("cloud-pubsub-emulator")
+    if found:
+        return Path(found)
+    roots = [Path(root) for root in _SDK_ROOTS]
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        roots.insert(0, Path(gcloud).resolve().parent.parent)
+    roots.append(Path.home() / "google-cloud-sdk")
+    for root in roots:
+        if (root / _LAUNCHER).is_file():
+            return root / _LAUNCHER
+    return None
+
+
+def _wait_until(ready: Any, process: subprocess.Popen[bytes], what: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited during start-up:\n{log.read_text()[-2000:]}")
+        try:
+            if ready():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)  # polling interval while the process starts
+    raise RuntimeError(f"{what} did not answer within {START_TIMEOUT_SECONDS:g} s")
+
+
+class _Process:
+    """A child process with its output in a log file, stopped by its own pid."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        return self.process
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+        self.process = None
+
+
+class PubSubEmulator(_Process):
+    """Google's Pub/Sub emulator on 127.0.0.1, with REST helpers for one project."""
+
+    def __init__(self, project: str, log_path: Path) -> None:
+        self.project = project
+        self.log_path = log_path
+        self.port = 0
+
+    @property
+    def host(self) -> str:
+        """`host:port`, the value of PUBSUB_EMULATOR_HOST."""
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, port: int = 0) -> None:
+        launcher = pubsub_emulator_launcher()
+        if launcher is None:
+            raise RuntimeError(INSTALL_HINT)
+        self.port = port or free_port()
+        process = self._spawn(
+            [str(launcher), "--host=127.0.0.1", f"--port={self.port}"], self.log_path
+        )
+        self._http = httpx.Client(base_url=f"http://{self.host}", timeout=10)
+        _wait_until(
+            lambda: self._http.get("/").status_code == 200,
+            process,
+            "Pub/Sub emulator",
+            self.log_path,
+        )
+
+    def stop(self) -> None:
+        super().stop()
+        if self.port:
+            self._http.close()
+            self.port = 0
+
+    def topic(self, topic: str) -> str:
+        return f"projects/{self.project}/topics/{topic}"
+
+    def create_topic(self, topic: str) -> None:
+        self._call("PUT", f"/v1/{self.topic(topic)}", {})
+
+    def delete_topic(self, topic: str) -> None:
+        self._call("DELETE", f"/v1/{self.topic(topic)}")
+
+    def create_subscription(
+        self, name: str, topic: str, *, push_endpoint: str | None = None, ack_deadline: int = 10
+    ) -> None:
+        body: dict[str, Any] = {"topic": self.topic(topic), "ackDeadlineSeconds": ack_deadline}
+        if push_endpoint:
+            body["pushConfig"] = {"pushEndpoint": push_endpoint}
+        self._call("PUT", f"/v1/projects/{self.project}/subscriptions/{name}", body)
+
+    def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
+        """Publish one message; its message id."""
+        message: dict[str, Any] = {"data": base64.b64encode(data).decode()}
+        if attributes:
+            message["attributes"] = attributes
+        answer = self._call("POST", f"/v1/{self.topic(topic)}:publish", {"messages": [message]})
+        return str(answer["messageIds"][0])
+
+    def pull(self, subscription: str, max_messages: int = 100) -> list[dict[str, Any]]:
+        """Messages waiting on a pull subscription (acknowledged): data decoded to bytes."""
+        path = f"/v1/projects/{self.project}/subscriptions/{subscription}"
+        answer = self._call(
+            "POST", f"{path}:pull", {"maxMessages": max_messages, "returnImmediately": True}
+        )
+        received = answer.get("receivedMessages") or []
+        if received:
+            self._call("POST", f"{path}:acknowledge", {"ackIds": [m["ackId"] for m in received]})
+        messages = []
+        for item in received:
+            message = dict(item["message"])
+            message["data"] = base64.b64decode(message.get("data", ""))
+            message.setdefault("attributes", {})
+            messages.append(message)
+        return messages
+
+    def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        response = self._http.request(method, path, json=body)
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json() if response.content else {}
+        return answer
+
+
+class StorageEmulator(_Process):
+    """`gcp-storage-emulator` in memory on 127.0.0.1, with a default bucket."""
+
+    def __init__(self, bucket: str, log_path: Path) -> None:
+        self.bucket = bucket
+        self.log_path = log_path
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        """The value of STORAGE_EMULATOR_HOST."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, port: int = 0) -> None:
+        self.port = port or free_port()
+        command = [
+            str(Path(sys.executable).parent / "gcp-storage-emulator"),
+            "start",
+            "--host=127.0.0.1",
+            f"--port={self.port}",
+            "--in-memory",
+            f"--default-bucket={self.bucket}",
+            "--quiet",
+        ]
+        if not Path(command[0]).exists():
+            command[0:1] = [sys.executable, "-m", "gcp_storage_emulator"]
+        process = self._spawn(command, self.log_path)
+        self._http = httpx.Client(base_url=self.url, timeout=10)
+        _wait_until(
+            lambda: self._http.get(f"/storage/v1/b/{self.bucket}").status_code == 200,
+            process,
+            "Cloud Storage emulator",
+            self.log_path,
+        )
+
+    def stop(self) -> None:
+        super().stop()
+        if self.port:
+            self._http.close()
+            self.port = 0
+
+    def create_bucket(self, name: str) -> None:
+        response = self._http.post(
+            "/storage/v1/b", params={"project": "local"}, json={"name": name}
+        )
+        response.raise_for_status()
+
+    def read(self, name: str, bucket: str | None = None) -> tuple[bytes, str] | None:
+        """An object's bytes and Content-Type; None when it does not exist."""
+        path = f"/storage/v1/b/{bucket or self.bucket}/o/{quote(name, safe='')}"
+        meta = self._http.get(path)
+        if meta.status_code == 404:
+            return None
+        meta.raise_for_status()
+        media = self._http.get(path, params={"alt": "media"})
+        media.raise_for_status()
+        return media.content, str(meta.json().get("contentType"))
+
+
+def emulator_env(pubsub: PubSubEmulator | None, storage: StorageEmulator | None) -> dict[str, str]:
+    """The client libraries' own variables for these emulators."""
+    env = {}
+    if pubsub is not None:
+        env["PUBSUB_EMULATOR_HOST"] = pubsub.host
+    if storage is not None:
+        env["STORAGE_EMULATOR_HOST"] = storage.url
+    return env
+
+
+if __name__ == "__main__":  # pragma: no cover - a quick check that the emulator is installed
+    launcher = pubsub_emulator_launcher()
+    print(launcher or INSTALL_HINT)
+    sys.exit(0 if launcher else 1)
