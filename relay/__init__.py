@@ -5,6 +5,7 @@ Free of web-framework imports; `handlers/` adapts HTTP and CloudEvents onto `Rel
 
 from ._errors import (
     ConfigError,
+    ContentBlocked,
     InternalError,
     InvalidRequest,
     MethodNotAllowed,
@@ -24,11 +25,13 @@ from ._request import REQUEST_ID, PromptRequest, decode_prompt, decode_request
 from ._secrets import SecretManagerStore, Secrets
 from ._service import Answer, Context, Relay, config_error_answer
 from ._settings import Secret, Settings
+from ._trace_context import TraceContext
 
 __all__ = [
     "REQUEST_ID",
     "Answer",
     "ConfigError",
+    "ContentBlocked",
     "Context",
     "InternalError",
     "InvalidRequest",
@@ -44,6 +47,7 @@ __all__ = [
     "SecretUnavailable",
     "Secrets",
     "Settings",
+    "TraceContext",
     "UnsupportedMediaType",
     "UpstreamAuth",
     "UpstreamError",
