@@ -14,7 +14,7 @@ from typing import Any
 
 from cloudevents.http.event import CloudEvent
 
-from relay import REQUEST_ID, ConfigError, Context, log
+from relay import REQUEST_ID, ConfigError, Context, TraceContext, log
 
 from ._dedup import Deduplicator
 from ._runtime import get_relay
@@ -48,6 +48,9 @@ async def handle_event(event: CloudEvent) -> None:
         request_id=request_id,
         # Nobody reads an event's answer as it arrives: a `stream: true` payload runs plainly.
         allow_stream=False,
+        # The publisher's trace (a message attribute), else the one Eventarc puts on the event.
+        trace=TraceContext.from_attributes(attributes)
+        or TraceContext.from_attributes({"traceparent": event.get("traceparent")}),
     )
 
     async def work() -> bool:

@@ -20,6 +20,7 @@ import httpx
 import msgspec
 
 from ._errors import (
+    ContentBlocked,
     InternalError,
     RelayError,
     SecretUnavailable,
@@ -288,7 +289,7 @@ class GatewayClient:
             "POST",
             call.path,
             content=msgspec.json.encode(call.body),
-            headers=_upstream_headers(call, credentials),
+            headers=_upstream_headers(call, credentials, remaining),
             timeout=httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining)),
         )
         try:
@@ -309,6 +310,8 @@ class GatewayClient:
         retry_after = parse_retry_after(response.headers)
         error = classify_error(response.status_code, body, retry_after=retry_after)
         error.gateway_log_id = response.headers.get("cf-aig-log-id")
+        if isinstance(error, ContentBlocked):
+            raise error  # the same content would be blocked again, whatever the headers say
         if should_retry_status(response.status_code, response.headers, error.upstream_code):
             raise _Retryable(error, retry_after)
         if isinstance(error, UpstreamAuth):
@@ -347,11 +350,16 @@ class GatewayClient:
         return _Retryable(UpstreamError(f"gateway timed out ({type(exc).__name__})"))
 
 
-def _upstream_headers(call: UpstreamCall, credentials: Credentials) -> dict[str, str]:
+def _upstream_headers(
+    call: UpstreamCall, credentials: Credentials, remaining: float
+) -> dict[str, str]:
     headers = {
         "content-type": "application/json",
         "cf-aig-authorization": f"Bearer {credentials.gateway_token.reveal()}",
         **call.headers,
+        # The gateway stops waiting when this attempt's share of the budget is spent. Rounded
+        # down, so it never promises more time than is left.
+        "cf-aig-request-timeout": str(max(1, int(remaining * 1000))),
     }
     if credentials.openai_key is not None:
         headers["authorization"] = f"Bearer {credentials.openai_key.reveal()}"

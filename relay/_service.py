@@ -28,6 +28,7 @@ from ._errors import (
     UpstreamTimeout,
 )
 from ._gateway import GatewayClient
+from ._gateway_info import gateway_info
 from ._logging import log, redact
 from ._normalize import normalize, parse_output_json
 from ._request import (
@@ -40,6 +41,7 @@ from ._request import (
 from ._secrets import Secrets, SecretStore
 from ._settings import Settings
 from ._streaming import UpstreamStream, sse
+from ._trace_context import TraceContext
 from ._translate import UpstreamCall, build_call
 
 __all__ = ["Answer", "Context", "Relay"]
@@ -57,6 +59,8 @@ class Context:
     default_metadata: Mapping[str, str] | None = None
     # Whether `stream: true` is honoured (HTTP); elsewhere the prompt runs without streaming.
     allow_stream: bool = True
+    # The caller's trace (traceparent / X-Cloud-Trace-Context), passed on to the gateway.
+    trace: TraceContext | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +132,12 @@ class Relay:
         request_id = request.request_id or context.request_id or _new_request_id()
         call: UpstreamCall | None = None
         try:
-            call = build_call(request, self.settings, default_metadata=context.default_metadata)
+            call = build_call(
+                request,
+                self.settings,
+                default_metadata=context.default_metadata,
+                trace=context.trace,
+            )
             if call.stream and context.allow_stream:
                 return await self._open_stream(call, request, request_id, started, context)
             if call.stream:
@@ -166,6 +175,7 @@ class Relay:
                     log_fields={**context.log_fields, "batch_index": index},
                     default_metadata=context.default_metadata,
                     allow_stream=False,
+                    trace=context.trace,
                 )
                 try:
                     request = decode_prompt(bytes(raw))
@@ -221,10 +231,7 @@ class Relay:
             "api": call.api,
             **fields,
             "model": fields["model"] or call.model,
-            "gateway": {
-                "log_id": headers.get("cf-aig-log-id"),
-                "cache_status": headers.get("cf-aig-cache-status"),
-            },
+            "gateway": gateway_info(headers),
             "latency_ms": self._elapsed_ms(started),
             "attempts": attempts,
         }

@@ -51,6 +51,7 @@ _SECRET_NAME_FORMS = (
     re.compile(rf"(?P<secret>{_SECRET_ID})"),
 )
 _ID_PART = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_BYOK_ALIAS = re.compile(r"[A-Za-z0-9._-]{1,64}")  # as the request's byok_alias
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -102,6 +103,12 @@ class Settings:
     batch_max_items: int = DEFAULT_BATCH_MAX_ITEMS
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
     log_prompts: bool = False
+    # Deployment-wide defaults for the gateway controls; a request's own fields win. None: no
+    # header, so the gateway's dashboard setting applies.
+    gateway_collect_log: bool | None = None
+    gateway_collect_log_payload: bool | None = None
+    gateway_zdr: bool | None = None
+    gateway_byok_alias: str | None = None
 
     @property
     def has_openai_key(self) -> bool:
@@ -157,6 +164,10 @@ class Settings:
                 env, "BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY, low=1, high=256
             ),
             log_prompts=_flag(env, "LOG_PROMPTS"),
+            gateway_collect_log=_optional_flag(env, "GATEWAY_COLLECT_LOG"),
+            gateway_collect_log_payload=_optional_flag(env, "GATEWAY_COLLECT_LOG_PAYLOAD"),
+            gateway_zdr=_optional_flag(env, "GATEWAY_ZDR"),
+            gateway_byok_alias=_byok_alias(env),
         )
 
 
@@ -264,3 +275,18 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if raw in _FALSE:
         return False
     raise ConfigError(f"{name} must be true or false, not {raw[:40]!r}")
+
+
+def _optional_flag(env: Mapping[str, str], name: str) -> bool | None:
+    """true/false, or None when unset (the gateway's own default then applies)."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return None
+    return _flag(env, name)
+
+
+def _byok_alias(env: Mapping[str, str]) -> str | None:
+    raw = _text(env, "GATEWAY_BYOK_ALIAS")
+    if raw is not None and not _BYOK_ALIAS.fullmatch(raw):
+        raise ConfigError("GATEWAY_BYOK_ALIAS must be 1 to 64 of A-Z a-z 0-9 . _ -")
+    return raw
