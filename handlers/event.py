@@ -2,8 +2,8 @@
 
 Permanent failures (a bad payload, upstream_rejected, content_blocked, model_not_allowed,
 config_error, and any other error that is not retryable) are logged and acknowledged, so a poison
-message is not redelivered for ever; retryable ones raise, so Pub/Sub redelivers. A message id this instance has
-already finished is not run again.
+message is not redelivered for ever; retryable ones raise, so Pub/Sub redelivers. A message id this
+instance has already finished is not run again.
 """
 
 from __future__ import annotations
