@@ -394,3 +394,13 @@ def test_emulator_accepts_well_formed_controls(gateway: GatewayEmulator) -> None
     answer = httpx.post(gateway.base_url() + "/responses", json=body, headers=headers)
     assert answer.status_code == 200, answer.text
     assert "cf-aig-cache-status" not in answer.headers
+
+
+def test_emulator_survives_a_part_type_that_is_a_list(gateway: GatewayEmulator) -> None:
+    """A content part whose `type` is not a string is ignored, not a crash of the connection."""
+    parts = [{"type": []}, {"type": "input_text", "text": "still here"}]
+    body = {"model": "gpt-4o-mini", "input": [{"role": "user", "content": parts}]}
+    headers = {"cf-aig-authorization": f"Bearer {TOKEN}"}
+    answer = httpx.post(gateway.base_url() + "/responses", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["output"][0]["content"][0]["text"] == "Echo: still here"
