@@ -194,7 +194,10 @@ def decode_request(body: bytes) -> PromptRequest | BatchRequest:
     except InvalidRequest as exc:
         # The fast test above misses a batch key spelled with escapes ("\u0072equests").
         if exc.message.startswith("unknown field `requests`"):
-            return _decode(_batch_decoder, body)
+            try:
+                return _decode(_batch_decoder, body)
+            except InvalidRequest:
+                raise exc from None  # not a batch either: `requests` is the field to name
         raise
 
 

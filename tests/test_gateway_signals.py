@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from relay import ConfigError, ContentBlocked, Settings, TraceContext
+from relay import (
+    ConfigError,
+    ContentBlocked,
+    InvalidRequest,
+    Settings,
+    TraceContext,
+    decode_request,
+)
 from relay._errors import UpstreamError, UpstreamRejected
 from relay._gateway_info import MAX_DLP_CHARS, MAX_HEADER_VALUE_CHARS, gateway_info
 from relay._normalize import classify_error
@@ -187,3 +194,10 @@ def test_own_span_beats_the_callers() -> None:
 @pytest.mark.parametrize("attributes", [None, [], {"traceparent": 5}, {"other": "x"}])
 def test_attributes_without_a_trace(attributes: Any) -> None:
     assert TraceContext.from_attributes(attributes) is None
+
+
+def test_requests_beside_a_prompt_is_named() -> None:
+    """`requests` next to a prompt is an unknown field named as such (found by the fuzz tests)."""
+    with pytest.raises(InvalidRequest) as caught:
+        decode_request(b'{"prompt": "0", "requests": null}')
+    assert caught.value.message == "unknown field `requests`"
