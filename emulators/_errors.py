@@ -38,6 +38,16 @@ GATEWAY_BYOK_MISSING = gateway_error(
     400, 2005, "No provider API key: this gateway has no stored key for openai"
 )
 
+# Guardrails (424) and DLP blocks; the DLP status is not documented (400 is what users report).
+GUARDRAIL_PROMPT_BLOCKED = gateway_error(424, 2016, "Prompt blocked due to security configurations")
+GUARDRAIL_RESPONSE_BLOCKED = gateway_error(
+    424, 2017, "Response blocked due to security configurations"
+)
+DLP_PROMPT_BLOCKED = gateway_error(400, 2029, "Request blocked by a Data Loss Prevention policy")
+DLP_RESPONSE_BLOCKED = gateway_error(400, 2030, "Response blocked by a Data Loss Prevention policy")
+# The guardrail scanner itself was unavailable: a transient failure, not a verdict.
+SCANNER_UNAVAILABLE = gateway_error(503, 7013, "Guardrails scanner unavailable")
+
 # errors/error_400_decimal_below_min_value__responses_recorded.json
 BAD_REQUEST = openai_error(
     "Invalid 'temperature': decimal below minimum value. "

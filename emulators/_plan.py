@@ -25,7 +25,8 @@ REASONING_TOKENS = 8
 SNAPSHOT_SUFFIX = "-2024-07-18"
 
 _REFUSE = re.compile(r"\bREFUSE\b")
-_TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
+# A tuple, not a set: a part's `type` may be any JSON value, and a list cannot be hashed.
+_TEXT_PART_TYPES = ("text", "input_text", "output_text")
 _encoder = msgspec.json.Encoder()
 
 

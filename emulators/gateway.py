@@ -35,7 +35,13 @@ Cache semantics: a request asks for caching with ``cf-aig-cache-ttl`` (seconds) 
 ``cf-aig-skip-cache: true`` (then the cache is neither read nor written). The key is the
 ``cf-aig-cache-key`` value as given, else a hash of (path, ``Authorization`` header, body bytes);
 metadata is not part of it. Only 200 answers of ``ok`` steps are stored. ``cf-aig-cache-status``
-is ``HIT``/``MISS`` when caching was asked for (fault answers are ``MISS``), else ``BYPASS``.
+is ``HIT``/``MISS`` when caching was asked for (fault answers are ``MISS``); without caching there
+is no such header (Cloudflare documents only ``HIT`` and ``MISS``).
+
+Gateway controls (``_controls``): the request's ``cf-aig-request-timeout``, collect-log, ZDR, BYOK
+alias and OpenTelemetry headers are checked after auth (a malformed one answers a gateway 400);
+fault-script suffixes add the routing and DLP response headers, and block steps play guardrail and
+DLP verdicts (see ``_faults``).
 
 Run in-process with ``GatewayEmulator(...).start()`` (own event loop in a daemon thread) or as
 ``python -m emulators.gateway --port 8787 --token T``.
@@ -64,6 +70,7 @@ import h11
 import msgspec
 
 from emulators import _errors
+from emulators._controls import check_controls
 from emulators._errors import JsonObject
 from emulators._faults import STATUS_STEPS, FaultScriptError, Step, parse_script, step_for
 from emulators._http import HttpConnection, Request
@@ -346,18 +353,17 @@ class GatewayEmulator:
 
         step_headers: list[tuple[str, str]] = []
 
-        cache_status = "BYPASS"  # until the request turns out to ask for caching
+        cache_status: str | None = None  # no header until the request asks for caching
+
+        def gateway_headers() -> list[tuple[str, str]]:
+            cache = [("cf-aig-cache-status", cache_status)] if cache_status else []
+            return [("cf-aig-log-id", log_id), *cache, *step_headers]
 
         async def send(answer: _Answer) -> bool:
             """A complete answer with the gateway's headers (cache_status as it is by then)."""
             await http.respond(
                 answer.status,
-                [
-                    ("content-type", answer.content_type),
-                    ("cf-aig-log-id", log_id),
-                    ("cf-aig-cache-status", cache_status),
-                    *step_headers,
-                ],
+                [("content-type", answer.content_type), *gateway_headers()],
                 answer.body,
             )
             return True
@@ -365,6 +371,9 @@ class GatewayEmulator:
         rejection = self._check_auth(headers)
         if rejection is not None:
             return await send(rejection)
+        malformed = check_controls(headers)
+        if malformed is not None:
+            return await send(_json_answer(400, malformed))
 
         metadata_header = headers.get("cf-aig-metadata", "")
         metadata = _metadata(metadata_header)
@@ -412,7 +421,7 @@ class GatewayEmulator:
         except RequestError as exc:
             return await send(_json_answer(exc.status, exc.body))
 
-        extra = (("cf-aig-log-id", log_id), ("cf-aig-cache-status", cache_status), *step_headers)
+        extra = tuple(gateway_headers())
         if stream:
             frames = (chat_stream if api == "chat/completions" else responses_stream)(plan, body)
             return await self._send_stream(http, step, frames, extra)

@@ -1,9 +1,9 @@
 """CloudEvent adapter: a Pub/Sub messagePublished event onto Relay.answer.
 
-Permanent failures (a bad payload, upstream_rejected, model_not_allowed, config_error, and any
-other error that is not retryable) are logged and acknowledged, so a poison message is not
-redelivered for ever; retryable ones raise, so Pub/Sub redelivers. A message id this instance has
-already finished is not run again.
+Permanent failures (a bad payload, upstream_rejected, content_blocked, model_not_allowed,
+config_error, and any other error that is not retryable) are logged and acknowledged, so a poison
+message is not redelivered for ever; retryable ones raise, so Pub/Sub redelivers. A message id this
+instance has already finished is not run again.
 
 A finished outcome goes to the result sinks (docs/delivery.md). When that fails, the outcome is
 kept and the event raises: the redelivery only retries the delivery. The prompt carries a gateway
@@ -28,6 +28,7 @@ from relay import (
     InvalidRequest,
     PayloadTooLarge,
     RelayError,
+    TraceContext,
     log,
 )
 
@@ -65,6 +66,9 @@ async def handle_event(event: CloudEvent) -> None:
         request_id=request_id,
         # Nobody reads an event's answer as it arrives: a `stream: true` payload runs plainly.
         allow_stream=False,
+        # The publisher's trace (a message attribute), else the one Eventarc puts on the event.
+        trace=TraceContext.from_attributes(attributes)
+        or TraceContext.from_attributes({"traceparent": event.get("traceparent")}),
     )
 
     async def work() -> bool:

@@ -22,6 +22,7 @@ from relay import (
     MethodNotAllowed,
     PayloadTooLarge,
     RelayError,
+    TraceContext,
     UnsupportedMediaType,
     config_error_answer,
     trace_field,
@@ -122,7 +123,11 @@ def _context(request: Request, project: str | None) -> Context:
             fields["scheduler_schedule_time"] = schedule_time[:100]
     # So gateway analytics can be filtered per job when the body sets no metadata of its own.
     default_metadata = {"scheduler_job": job[:500]} if job else None
-    return Context(log_fields=fields, default_metadata=default_metadata)
+    return Context(
+        log_fields=fields,
+        default_metadata=default_metadata,
+        trace=TraceContext.from_headers(headers),
+    )
 
 
 class _BoundedStream(StreamingResponse):

@@ -6,6 +6,7 @@ Free of web-framework imports; `handlers/` adapts HTTP and CloudEvents onto `Rel
 from ._errors import (
     BodyTimeout,
     ConfigError,
+    ContentBlocked,
     InternalError,
     InvalidRequest,
     MethodNotAllowed,
@@ -25,12 +26,14 @@ from ._request import REQUEST_ID, PromptRequest, decode_prompt, decode_request
 from ._secrets import SecretManagerStore, Secrets
 from ._service import Answer, Context, Relay, config_error_answer
 from ._settings import Secret, Settings
+from ._trace_context import TraceContext
 
 __all__ = [
     "REQUEST_ID",
     "Answer",
     "BodyTimeout",
     "ConfigError",
+    "ContentBlocked",
     "Context",
     "InternalError",
     "InvalidRequest",
@@ -46,6 +49,7 @@ __all__ = [
     "SecretUnavailable",
     "Secrets",
     "Settings",
+    "TraceContext",
     "UnsupportedMediaType",
     "UpstreamAuth",
     "UpstreamError",

@@ -8,6 +8,7 @@
     ├── PayloadTooLarge           413  payload_too_large
     ├── UnsupportedMediaType      415  unsupported_media_type
     ├── UpstreamRejected          400  upstream_rejected
+    ├── ContentBlocked            422  content_blocked
     ├── RateLimited               429  rate_limited
     ├── UpstreamAuth              502  upstream_auth
     ├── UpstreamError             502  upstream_error
@@ -28,6 +29,7 @@ from ._scrub import passed_on_code, scrub
 __all__ = [
     "BodyTimeout",
     "ConfigError",
+    "ContentBlocked",
     "InternalError",
     "InvalidRequest",
     "MethodNotAllowed",
@@ -130,6 +132,13 @@ class UpstreamRejected(RelayError):
 
     type = "upstream_rejected"
     status = 400
+
+
+class ContentBlocked(RelayError):
+    """The gateway's guardrails or DLP blocked the prompt or the answer (2016, 2017, 2029, 2030)."""
+
+    type = "content_blocked"
+    status = 422
 
 
 class RateLimited(RelayError):

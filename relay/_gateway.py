@@ -21,6 +21,7 @@ import msgspec
 
 from . import _tracing
 from ._errors import (
+    ContentBlocked,
     InternalError,
     RelayError,
     SecretUnavailable,
@@ -310,7 +311,7 @@ class GatewayClient:
             "POST",
             call.path,
             content=msgspec.json.encode(call.body),
-            headers=_upstream_headers(call, credentials, traced),
+            headers=_upstream_headers(call, credentials, remaining, traced),
             timeout=httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining)),
         )
         try:
@@ -331,6 +332,8 @@ class GatewayClient:
         retry_after = parse_retry_after(response.headers)
         error = classify_error(response.status_code, body, retry_after=retry_after)
         error.gateway_log_id = (response.headers.get("cf-aig-log-id") or "")[:256] or None
+        if isinstance(error, ContentBlocked):
+            raise error  # the same content would be blocked again, whatever the headers say
         if should_retry_status(response.status_code, response.headers, error.upstream_code):
             raise _Retryable(error, retry_after)
         if isinstance(error, UpstreamAuth):
@@ -370,12 +373,18 @@ class GatewayClient:
 
 
 def _upstream_headers(
-    call: UpstreamCall, credentials: Credentials, traced: Mapping[str, str]
+    call: UpstreamCall,
+    credentials: Credentials,
+    remaining: float,
+    traced: Mapping[str, str],
 ) -> dict[str, str]:
     headers = {
         "content-type": "application/json",
         "cf-aig-authorization": f"Bearer {credentials.gateway_token.reveal()}",
         **call.headers,
+        # The gateway stops waiting when this attempt's share of the budget is spent. Rounded
+        # down, so it never promises more time than is left.
+        "cf-aig-request-timeout": str(max(1, int(remaining * 1000))),
         # The attempt's span ids, when tracing: after call.headers, so they replace the
         # caller's ids there; the gateway's spans then nest under this attempt.
         **traced,

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from ._errors import (
+    ContentBlocked,
     RateLimited,
     RelayError,
     UpstreamAuth,
@@ -23,6 +24,7 @@ from ._request import Api
 from ._scrub import passed_on, passed_on_code
 
 __all__ = [
+    "BLOCKED_CODES",
     "MAX_UPSTREAM_MESSAGE_CHARS",
     "FailedResponse",
     "classify_error",
@@ -35,6 +37,10 @@ MAX_UPSTREAM_MESSAGE_CHARS = 500
 # Statuses the gateway or provider use for "your request is wrong" (guardrails answer 424).
 _REJECTED_STATUSES = frozenset({400, 404, 413, 422, 424})
 _FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter"})
+# The gateway's own codes for a guardrail (2016 prompt, 2017 answer) or DLP (2029 prompt, 2030
+# answer) block. Guardrail blocks answer 424; a scanner outage (503, 7013) is not a block.
+BLOCKED_CODES = frozenset({2016, 2017, 2029, 2030})
+_GUARDRAIL_STATUS = 424
 
 
 class FailedResponse(UpstreamError):
@@ -201,6 +207,8 @@ def classify_error(status: int, body: bytes, *, retry_after: float | None = None
         return UpstreamAuth(
             f"{where}: the {who} were refused", upstream_status=status, upstream_code=code
         )
+    if _blocked(code, source, status):
+        return ContentBlocked(text, upstream_status=status, upstream_code=code)
     if status == 429:
         return RateLimited(
             text, upstream_status=status, upstream_code=code, retry_after=retry_after
@@ -208,6 +216,16 @@ def classify_error(status: int, body: bytes, *, retry_after: float | None = None
     if status in _REJECTED_STATUSES or (400 <= status < 500 and status not in (408, 409)):
         return UpstreamRejected(text, upstream_status=status, upstream_code=code)
     return UpstreamError(text, upstream_status=status, upstream_code=code)
+
+
+def _blocked(code: str | int | None, source: str, status: int) -> bool:
+    """Whether the gateway refused the content itself (guardrails or DLP), not the request."""
+    if source != "gateway":
+        return False
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    # A 424 with a code not documented yet is still a guardrail verdict.
+    return code in BLOCKED_CODES or status == _GUARDRAIL_STATUS
 
 
 def _error_details(body: bytes) -> tuple[str | int | None, str, str]:
@@ -218,7 +236,9 @@ def _error_details(body: bytes) -> tuple[str | int | None, str, str]:
         return None, "", "upstream"
     if not isinstance(data, dict):
         return None, "", "upstream"
-    if data.get("name") == "AiGatewayError" or "internalCode" in data:
+    # Cloudflare's envelope (`success: false`, `error: [{code, message}]`) marks the gateway too.
+    envelope = data.get("success") is False and isinstance(data.get("error"), list)
+    if data.get("name") == "AiGatewayError" or "internalCode" in data or envelope:
         errors = _list(data.get("error"))
         first = _dict(errors[0]) if errors else {}
         code = _code(data.get("internalCode")) or _code(first.get("code"))

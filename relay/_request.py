@@ -16,12 +16,14 @@ from ._errors import InvalidRequest
 from ._settings import MAX_MODEL_CHARS, Api
 
 __all__ = [
+    "BYOK_ALIAS_PATTERN",
     "REQUEST_ID",
     "REQUEST_ID_PATTERN",
     "Api",
     "BatchRequest",
     "CacheOptions",
     "JsonSchema",
+    "LogOptions",
     "Message",
     "MessageToolCall",
     "PromptRequest",
@@ -49,6 +51,9 @@ HEADER_TEXT_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?\Z"
 HeaderText = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=HEADER_TEXT_PATTERN)]
 RequestId = Annotated[str, msgspec.Meta(pattern=REQUEST_ID_PATTERN)]
 ToolName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}\Z")]
+# The name of a key stored in the gateway (cf-aig-byok-alias); settings check it the same way.
+BYOK_ALIAS_PATTERN = r"^[A-Za-z0-9._-]{1,64}\Z"
+ByokAlias = Annotated[str, msgspec.Meta(pattern=BYOK_ALIAS_PATTERN)]
 MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 # Values travel in one header (cf-aig-metadata): keep each short.
 MetadataValue = Annotated[str, msgspec.Meta(max_length=512)] | int | float | bool
@@ -134,6 +139,13 @@ class CacheOptions(_Strict):
     key: HeaderText | None = None
 
 
+class LogOptions(_Strict):
+    """The gateway's own logging of this request (cf-aig-collect-log, -payload)."""
+
+    collect: bool | None = None
+    payload: bool | None = None
+
+
 class PromptRequest(_Strict):
     """One prompt, as the contract's request table defines it."""
 
@@ -161,6 +173,9 @@ class PromptRequest(_Strict):
     extra_body: dict[str, Any] | None = None
     # Send the outcome to the result sinks (docs/delivery.md); read by the handlers, not the core.
     deliver: bool | None = None
+    log: LogOptions | None = None
+    zdr: bool | None = None
+    byok_alias: ByokAlias | None = None
 
     def __post_init__(self) -> None:
         if self.messages is not None:
@@ -308,6 +323,7 @@ _PATTERN_WORDS = {
     REQUEST_ID_PATTERN: "at most 128 of A-Z a-z 0-9 . _ : -",
     HEADER_TEXT_PATTERN: "visible ASCII characters, no space at either end",
     r"^[A-Za-z0-9_-]{1,64}\Z": "1 to 64 of A-Z a-z 0-9 _ -",
+    BYOK_ALIAS_PATTERN: "1 to 64 of A-Z a-z 0-9 . _ -",
 }
 
 

@@ -30,6 +30,7 @@ from ._errors import (
     UpstreamTimeout,
 )
 from ._gateway import GatewayClient
+from ._gateway_info import gateway_info, header_value
 from ._logging import log, redact
 from ._normalize import normalize, parse_output_json
 from ._request import (
@@ -39,10 +40,11 @@ from ._request import (
     decode_prompt,
     decode_request,
 )
-from ._scrub import StreamScrubber, passed_on, scrub_tree
+from ._scrub import StreamScrubber, scrub_tree
 from ._secrets import Secrets, SecretStore
 from ._settings import Settings
 from ._streaming import UpstreamStream, sse
+from ._trace_context import TraceContext
 from ._translate import UpstreamCall, build_call
 
 __all__ = ["STREAM_READER_GRACE_SECONDS", "Answer", "Context", "Relay"]
@@ -50,8 +52,6 @@ __all__ = ["STREAM_READER_GRACE_SECONDS", "Answer", "Context", "Relay"]
 # A streaming caller gets this long past the request's deadline to take the last events; a
 # reader that stops reading cannot hold the request (and its upstream connection) longer.
 STREAM_READER_GRACE_SECONDS = 5.0
-# Gateway header values are ids and short words; anything longer is cut.
-MAX_GATEWAY_HEADER_CHARS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,8 @@ class Context:
     default_metadata: Mapping[str, str] | None = None
     # Whether `stream: true` is honoured (HTTP); elsewhere the prompt runs without streaming.
     allow_stream: bool = True
+    # The caller's trace (traceparent / X-Cloud-Trace-Context), passed on to the gateway.
+    trace: TraceContext | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,12 @@ class Relay:
         trace = _tracing.NO_CALL
         try:
             call = self._priced(
-                build_call(request, self.settings, default_metadata=context.default_metadata)
+                build_call(
+                    request,
+                    self.settings,
+                    default_metadata=context.default_metadata,
+                    trace=context.trace,
+                )
             )
             trace = self.tracer.call(call.api, call.model, context.log_fields)
             if call.stream and context.allow_stream:
@@ -205,6 +212,7 @@ class Relay:
                     log_fields={**context.log_fields, "batch_index": index},
                     default_metadata=context.default_metadata,
                     allow_stream=False,
+                    trace=context.trace,
                 )
                 try:
                     request = decode_prompt(bytes(raw))
@@ -268,9 +276,9 @@ class Relay:
         if request.json_schema is not None:
             parse_output_json(fields)
         model = fields["model"] or call.model
-        cache_status = _gateway_header(headers, "cf-aig-cache-status")
+        gateway = gateway_info(headers)
         cost: float | None = 0.0  # a gateway cache hit reached no provider: it cost nothing
-        if cache_status != "HIT":
+        if gateway["cache_status"] != "HIT":
             custom = self.settings.custom_prices
             cost = call_cost(fields.get("usage"), model, requested=call.model, custom=custom)
         return {
@@ -279,10 +287,7 @@ class Relay:
             "api": call.api,
             **fields,
             "model": model,
-            "gateway": {
-                "log_id": _gateway_header(headers, "cf-aig-log-id"),
-                "cache_status": cache_status,
-            },
+            "gateway": gateway,
             "cost_usd": cost,
             "latency_ms": self._elapsed_ms(started),
             "attempts": attempts,
@@ -353,7 +358,7 @@ class Relay:
         except Exception as exc:
             error = self._stream_error(exc, request_id)
             error.attempts = attempts
-            error.gateway_log_id = _gateway_header(response.headers, "cf-aig-log-id")
+            error.gateway_log_id = header_value(response.headers, "cf-aig-log-id")
             trace.end(error=error)
             failure = self._failure(error, request_id, call, started, context, request)
             ended = True
@@ -371,7 +376,7 @@ class Relay:
                     started,
                     context,
                     attempts=attempts,
-                    gateway_log_id=_gateway_header(response.headers, "cf-aig-log-id"),
+                    gateway_log_id=header_value(response.headers, "cf-aig-log-id"),
                 )
 
     def _log_disconnect(
@@ -513,12 +518,6 @@ def config_error_answer(error: ConfigError, context: Context | None = None) -> A
     )
     body = {"ok": False, "request_id": request_id, "error": error.to_dict()}
     return Answer(error.status, body, {}, error)
-
-
-def _gateway_header(headers: Mapping[str, str], name: str) -> str | None:
-    """A gateway response header as the result may carry it: scrubbed and bounded."""
-    value = headers.get(name)
-    return None if value is None else passed_on(value, MAX_GATEWAY_HEADER_CHARS)
 
 
 def _new_request_id() -> str:

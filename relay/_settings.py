@@ -71,6 +71,7 @@ _TOPIC_FORMS = (
 # Cloud Storage bucket names: lowercase letters, digits, - _ . ; begin and end with a letter/digit.
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
 _ID_PART = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_BYOK_ALIAS = re.compile(r"[A-Za-z0-9._-]{1,64}")  # as the request's byok_alias
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -134,6 +135,12 @@ class Settings:
     results_bucket: str | None = None
     results_prefix: str = DEFAULT_RESULTS_PREFIX
     delivery_timeout: float = DEFAULT_DELIVERY_TIMEOUT_SECONDS
+    # Deployment-wide defaults for the gateway controls; a request's own fields win. None: no
+    # header, so the gateway's dashboard setting applies.
+    gateway_collect_log: bool | None = None
+    gateway_collect_log_payload: bool | None = None
+    gateway_zdr: bool | None = None
+    gateway_byok_alias: str | None = None
 
     @property
     def has_openai_key(self) -> bool:
@@ -206,6 +213,10 @@ class Settings:
                 low=0.5,
                 high=300,
             ),
+            gateway_collect_log=_optional_flag(env, "GATEWAY_COLLECT_LOG"),
+            gateway_collect_log_payload=_optional_flag(env, "GATEWAY_COLLECT_LOG_PAYLOAD"),
+            gateway_zdr=_optional_flag(env, "GATEWAY_ZDR"),
+            gateway_byok_alias=_byok_alias(env),
         )
 
 
@@ -398,3 +409,18 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
     ):
         raise ConfigError(f"{name} must be an http(s) URL")
     return value
+
+
+def _optional_flag(env: Mapping[str, str], name: str) -> bool | None:
+    """true/false, or None when unset (the gateway's own default then applies)."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return None
+    return _flag(env, name)
+
+
+def _byok_alias(env: Mapping[str, str]) -> str | None:
+    raw = _text(env, "GATEWAY_BYOK_ALIAS")
+    if raw is not None and not _BYOK_ALIAS.fullmatch(raw):
+        raise ConfigError("GATEWAY_BYOK_ALIAS must be 1 to 64 of A-Z a-z 0-9 . _ -")
+    return raw

@@ -14,6 +14,7 @@ from typing import Any
 from ._errors import InvalidRequest, ModelNotAllowed
 from ._request import Api, JsonSchema, Message, PromptRequest, Tool, ToolChoiceFunction
 from ._settings import Settings
+from ._trace_context import TraceContext
 
 __all__ = ["RESERVED_BODY_FIELDS", "UpstreamCall", "build_call"]
 
@@ -69,6 +70,7 @@ def build_call(
     settings: Settings,
     *,
     default_metadata: Mapping[str, str] | None = None,
+    trace: TraceContext | None = None,
 ) -> UpstreamCall:
     """Map `request` onto the API it asks for; raise on a model outside the allow-list."""
     api: Api = request.api or settings.default_api
@@ -90,7 +92,11 @@ def build_call(
         model=model,
         path=PATHS[api],
         body=body,
-        headers=gateway_headers(request, default_metadata),
+        headers={
+            **gateway_headers(request, default_metadata),
+            **control_headers(request, settings),
+            **(trace.gateway_headers() if trace is not None else {}),
+        },
         stream=bool(request.stream),
     )
 
@@ -115,6 +121,29 @@ def gateway_headers(
         if cache.key is not None:
             headers["cf-aig-cache-key"] = cache.key
     return headers
+
+
+def control_headers(request: PromptRequest, settings: Settings) -> dict[str, str]:
+    """cf-aig-collect-log(-payload), -zdr and -byok-alias: the request's, else the settings'."""
+    log = request.log
+    flags = {
+        "cf-aig-collect-log": _first(log.collect if log else None, settings.gateway_collect_log),
+        "cf-aig-collect-log-payload": _first(
+            log.payload if log else None, settings.gateway_collect_log_payload
+        ),
+        "cf-aig-zdr": _first(request.zdr, settings.gateway_zdr),
+    }
+    headers = {
+        name: "true" if value else "false" for name, value in flags.items() if value is not None
+    }
+    alias = request.byok_alias or settings.gateway_byok_alias
+    if alias is not None:
+        headers["cf-aig-byok-alias"] = alias  # validated: [A-Za-z0-9._-]{1,64}
+    return headers
+
+
+def _first(value: bool | None, default: bool | None) -> bool | None:
+    return value if value is not None else default
 
 
 def _responses_body(request: PromptRequest, model: str) -> dict[str, Any]:

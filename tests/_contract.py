@@ -45,6 +45,9 @@ FIELDS = frozenset(
         "include_raw",
         "extra_body",
         "deliver",
+        "log",
+        "zdr",
+        "byok_alias",
     }
 )
 # Upstream body fields extra_body may not set (README, `extra_body` row): those the contract
@@ -89,6 +92,7 @@ ERROR_STATUS = {
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "upstream_rejected": 400,
+    "content_blocked": 422,
     "rate_limited": 429,
     "upstream_auth": 502,
     "upstream_error": 502,
@@ -131,6 +135,13 @@ CONTRACT_UPSTREAM_HEADERS = frozenset(
         "cf-aig-cache-ttl",
         "cf-aig-skip-cache",
         "cf-aig-cache-key",
+        "cf-aig-collect-log",
+        "cf-aig-collect-log-payload",
+        "cf-aig-zdr",
+        "cf-aig-byok-alias",
+        "cf-aig-request-timeout",
+        "cf-aig-otel-trace-id",
+        "cf-aig-otel-parent-span-id",
     }
 )
 HTTPX_HEADERS = frozenset(
@@ -139,7 +150,16 @@ HTTPX_HEADERS = frozenset(
 ALLOWED_UPSTREAM_HEADERS = CONTRACT_UPSTREAM_HEADERS | HTTPX_HEADERS
 # The headers whose values the request body (or the scheduler header) decides.
 DERIVED_UPSTREAM_HEADERS = frozenset(
-    {"cf-aig-metadata", "cf-aig-cache-ttl", "cf-aig-skip-cache", "cf-aig-cache-key"}
+    {
+        "cf-aig-metadata",
+        "cf-aig-cache-ttl",
+        "cf-aig-skip-cache",
+        "cf-aig-cache-key",
+        "cf-aig-collect-log",
+        "cf-aig-collect-log-payload",
+        "cf-aig-zdr",
+        "cf-aig-byok-alias",
+    }
 )
 
 
@@ -351,6 +371,17 @@ def expected_cf_headers(payload: Mapping[str, Any], job: str | None) -> dict[str
         headers["cf-aig-skip-cache"] = "true"
     if "key" in cache:
         headers["cf-aig-cache-key"] = cache["key"]
+    log = given_fields(fields.get("log") or {})
+    for name, header in (
+        ("collect", "cf-aig-collect-log"),
+        ("payload", "cf-aig-collect-log-payload"),
+    ):
+        if name in log:
+            headers[header] = "true" if log[name] else "false"
+    if "zdr" in fields:
+        headers["cf-aig-zdr"] = "true" if fields["zdr"] else "false"
+    if "byok_alias" in fields:
+        headers["cf-aig-byok-alias"] = fields["byok_alias"]
     return headers
 
 
@@ -373,6 +404,8 @@ def check_upstream(
     assert headers["host"] == host
     assert headers["content-type"] == "application/json"
     assert headers["cf-aig-authorization"] == f"Bearer {TOKEN}"
+    timeout = headers["cf-aig-request-timeout"]
+    assert timeout.isdigit() and int(timeout) > 0, timeout
     assert headers["authorization"] == f"Bearer {OPENAI_KEY}"
     derived = {name: value for name, value in headers.items() if name in DERIVED_UPSTREAM_HEADERS}
     if "cf-aig-metadata" in derived:

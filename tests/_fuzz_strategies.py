@@ -62,6 +62,7 @@ REQUEST_ID_CHARS = string.ascii_letters + string.digits + "._:-"
 NAME_CHARS = string.ascii_letters + string.digits + "_-"
 REQUEST_IDS = st.text(alphabet=REQUEST_ID_CHARS, min_size=1, max_size=128)
 NAMES = st.text(alphabet=NAME_CHARS, min_size=1, max_size=64)
+BYOK_ALIASES = st.text(alphabet=NAME_CHARS + ".", min_size=1, max_size=64)
 # A space at either end is a known bug (test_cache_key_with_edge_spaces_is_not_an_upstream_error)
 # that the broad fuzzing steers around, so it keeps checking everything else.
 CACHE_KEYS = st.text(alphabet=VISIBLE_ASCII, min_size=1, max_size=512).filter(
@@ -204,6 +205,15 @@ def caches(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
+def log_options(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid `log` object."""
+    options: dict[str, Any] = {}
+    _optional(draw, options, "collect", st.booleans())
+    _optional(draw, options, "payload", st.booleans())
+    return options
+
+
+@st.composite
 def valid_requests(draw: st.DrawFn, *, allow_stream: bool = True) -> dict[str, Any]:
     """A request every rule of the contract accepts; any field may also be null (= absent)."""
     payload: dict[str, Any] = {}
@@ -239,6 +249,9 @@ def valid_requests(draw: st.DrawFn, *, allow_stream: bool = True) -> dict[str, A
     _optional(draw, payload, "request_id", REQUEST_IDS)
     _optional(draw, payload, "include_raw", st.booleans())
     _optional(draw, payload, "extra_body", EXTRA_BODIES)
+    _optional(draw, payload, "log", log_options())
+    _optional(draw, payload, "zdr", st.booleans())
+    _optional(draw, payload, "byok_alias", BYOK_ALIASES)
     order = draw(st.permutations(list(payload)))
     return {key: payload[key] for key in order}
 

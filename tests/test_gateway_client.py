@@ -86,7 +86,14 @@ def test_success_reports_one_attempt_and_headers() -> None:
     result = answer(make_relay(handler), {"prompt": "hi"})
     assert result.status == 200
     assert result.body["attempts"] == 1
-    assert result.body["gateway"] == {"log_id": "L1", "cache_status": "MISS"}
+    assert result.body["gateway"] == {
+        "log_id": "L1",
+        "cache_status": "MISS",
+        "step": None,
+        "model": None,
+        "provider": None,
+        "dlp": None,
+    }
     assert seen[0].headers["cf-aig-authorization"] == "Bearer env-token-123"
     assert "authorization" not in seen[0].headers  # BYOK: no OpenAI key configured
 

@@ -18,6 +18,7 @@ from relay import Relay, Settings
 from relay._request import (
     CacheOptions,
     JsonSchema,
+    LogOptions,
     Message,
     PromptRequest,
     Tool,
@@ -35,7 +36,8 @@ def _validate(instance: Any, name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "struct", [PromptRequest, Message, JsonSchema, Tool, ToolChoiceFunction, CacheOptions]
+    "struct",
+    [PromptRequest, Message, JsonSchema, Tool, ToolChoiceFunction, CacheOptions, LogOptions],
 )
 def test_request_models_match(struct: type[msgspec.Struct]) -> None:
     """Each request struct's fields and required fields are the spec's."""
