@@ -153,7 +153,7 @@ class Relay:
                     trace=context.trace,
                 )
             )
-            trace = self.tracer.call(call.api, call.model, context.log_fields)
+            trace = self.tracer.call(call.api, call.model, context.trace)
             if call.stream and context.allow_stream:
                 with _tracing.current(trace):
                     return await self._open_stream(

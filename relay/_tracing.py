@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ._logging import SPAN_FIELD, TRACE_FIELD
+from ._trace_context import TraceContext
 
 if TYPE_CHECKING:
     from ._settings import Settings
@@ -64,8 +64,8 @@ class CallTrace:
 class Tracer:
     """Makes a CallTrace per call. This base class is the default: tracing off."""
 
-    def call(self, api: str, model: str, log_fields: Mapping[str, Any]) -> CallTrace:
-        """A trace for one call; `log_fields` carry the caller's trace context, if any."""
+    def call(self, api: str, model: str, caller: TraceContext | None) -> CallTrace:
+        """A trace for one call, under the caller's trace when it sent one."""
         return NO_CALL
 
     def shutdown(self) -> None:
@@ -100,22 +100,13 @@ def error_type(error: BaseException | str) -> str:
     return kind if isinstance(kind, str) else type(error).__qualname__
 
 
-def remote_parent(log_fields: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The caller's (trace id, span id), 32 and 16 hex, from the request's log fields.
-
-    The handlers already parse `traceparent` / `X-Cloud-Trace-Context` (malformed ones ignored)
-    into Cloud Logging's trace fields; reading them back keeps one parser.
-    TODO(integrator): read the trace context field [controls] adds to Context, when merged.
-    """
-    trace, span = log_fields.get(TRACE_FIELD), log_fields.get(SPAN_FIELD)
-    if not isinstance(trace, str) or not isinstance(span, str):
+def remote_parent(caller: TraceContext | None) -> tuple[str, str] | None:
+    """The caller's (trace id, span id), 32 and 16 hex, when both are known and valid."""
+    if caller is None or caller.span_id is None:
         return None
-    trace_id = trace.rpartition("/")[2]
-    if len(trace_id) != 32 or len(span) != 16 or not _hex(trace_id + span):
-        return None
-    if int(trace_id, 16) == 0 or int(span, 16) == 0:
+    if int(caller.trace_id, 16) == 0 or int(caller.span_id, 16) == 0:
         return None  # all-zero ids are invalid in W3C trace context
-    return trace_id, span
+    return caller.trace_id, caller.span_id
 
 
 def make_tracer(settings: Settings) -> Tracer:
@@ -127,5 +118,3 @@ def make_tracer(settings: Settings) -> Tracer:
     return OtelTracer.from_settings(settings)
 
 
-def _hex(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text)

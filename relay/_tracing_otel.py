@@ -29,6 +29,7 @@ from opentelemetry.trace.status import Status, StatusCode
 
 from ._errors import ConfigError
 from ._settings import Settings
+from ._trace_context import TraceContext
 from ._tracing import AttemptTrace, CallTrace, Tracer, error_type, remote_parent
 
 __all__ = ["CLOUD_TRACE_OTLP_ENDPOINT", "SEMCONV_VERSION", "OtelTracer"]
@@ -70,8 +71,8 @@ class OtelTracer(Tracer):
         provider.add_span_processor(processor or BatchSpanProcessor(_exporter(settings)))
         return cls(provider, settings.base_url)
 
-    def call(self, api: str, model: str, log_fields: Mapping[str, Any]) -> CallTrace:
-        parent = remote_parent(log_fields)
+    def call(self, api: str, model: str, caller: TraceContext | None) -> CallTrace:
+        parent = remote_parent(caller)
         context = None
         if parent is not None:
             remote = SpanContext(

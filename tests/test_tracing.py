@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from emulators.gateway import GatewayEmulator
-from relay import Context, Relay, Settings, trace_field
+from relay import Context, Relay, Settings, TraceContext, trace_field
 from relay._tracing_otel import OtelTracer
 from tests._otlp import OtlpReceiver
 from tests._paths import ROOT
@@ -58,7 +58,10 @@ def run(
     exporter = InMemorySpanExporter()
     settings = settings_for(gateway)
     tracer = OtelTracer.from_settings(settings, SimpleSpanProcessor(exporter))
-    context = Context(log_fields=trace_field(headers or {}, PROJECT))
+    context = Context(
+        log_fields=trace_field(headers or {}, PROJECT),
+        trace=TraceContext.from_headers(headers or {}),
+    )
 
     async def go() -> tuple[int, dict[str, Any]]:
         relay = Relay(settings, tracer=tracer)
