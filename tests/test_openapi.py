@@ -12,6 +12,7 @@ import jsonschema
 import msgspec
 import pytest
 import yaml
+from openapi_spec_validator import validate
 
 import relay._errors as errors
 from relay import Relay, Settings
@@ -34,17 +35,103 @@ def _validate(instance: Any, name: str) -> None:
     jsonschema.Draft202012Validator(schema).validate(instance)
 
 
+# Named in the contract and documented in openapi.yaml, but added to the code on other branches
+# (delivery, gateway controls, the tool loop); once merged, the code has them and this empties.
+PENDING_FIELDS = {
+    "PromptRequest": {"deliver", "log", "zdr", "byok_alias"},
+    "Message": {"tool_calls", "tool_call_id"},
+}
+PENDING_ERROR_TYPES = {"content_blocked"}
+# Keywords that bound a value; the spec must carry every one the code enforces.
+BOUNDS = (
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+)
+
+
+def test_spec_is_valid_openapi_31() -> None:
+    """openapi-spec-validator accepts the file as OpenAPI 3.1."""
+    assert SPEC["openapi"].startswith("3.1.")
+    validate(SPEC)
+
+
+def _walk(node: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Every (path, value) pair in the document."""
+    found = [(path, node)]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _walk(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _walk(value, f"{path}/{index}")
+    return found
+
+
+def test_free_text_stays_text() -> None:
+    """No sentence became a YAML key, and every description and summary is one string."""
+    for path, value in _walk(SPEC):
+        if isinstance(value, dict):
+            bad = [key for key in value if not isinstance(key, str) or " " in key]
+            assert not bad, f"{path}: keys {bad} look like split free text"
+        if path.rsplit("/", 1)[-1] in ("description", "summary", "title") and path.count("/"):
+            parent = path.rsplit("/", 2)[-2]
+            if parent != "properties":  # a field called `description` is a schema, not text
+                assert isinstance(value, str) and value.strip(), path
+
+
+def _properties(name: str) -> dict[str, Any]:
+    """A schema's properties; for a oneOf of objects (Message), all its variants' together."""
+    schema = SCHEMAS[name]
+    variants = [SCHEMAS[v["$ref"].rsplit("/", 1)[-1]] for v in schema.get("oneOf", [])] or [schema]
+    assert all(v["additionalProperties"] is False for v in variants), name
+    return {key: value for v in variants for key, value in v["properties"].items()}
+
+
 @pytest.mark.parametrize(
     "struct", [PromptRequest, Message, JsonSchema, Tool, ToolChoiceFunction, CacheOptions]
 )
 def test_request_models_match(struct: type[msgspec.Struct]) -> None:
-    """Each request struct's fields and required fields are the spec's."""
-    schema = SCHEMAS[struct.__name__]
-    fields = msgspec.structs.fields(struct)
-    assert set(schema["properties"]) == {f.name for f in fields}
-    required = {f.name for f in fields if f.required}
-    assert set(schema.get("required", [])) == required
-    assert schema["additionalProperties"] is False
+    """Each request struct's fields are the spec's; required ones are required, unknown refused."""
+    name = struct.__name__
+    fields = {f.name: f for f in msgspec.structs.fields(struct)}
+    documented = set(_properties(name))
+    assert set(fields) <= documented
+    assert documented - set(fields) <= PENDING_FIELDS.get(name, set())
+    if "oneOf" not in SCHEMAS[name]:
+        required = {n for n, f in fields.items() if f.required}
+        assert set(SCHEMAS[name].get("required", [])) == required
+
+
+def _bounds(node: Any) -> set[tuple[str, str]]:
+    """Every bounding keyword under `node`, patterns in ECMA-262 spelling; refs not followed."""
+    found: set[tuple[str, str]] = set()
+    for path, value in _walk(node):
+        key = path.rsplit("/", 1)[-1]
+        if key in BOUNDS:
+            if key == "pattern":  # Python's \Z and (?: are ECMA-262's $ and (
+                value = value.replace("\\Z", "$").replace("(?:", "(")
+            found.add((key, str(value)))
+    return found
+
+
+@pytest.mark.parametrize(
+    "struct", [PromptRequest, JsonSchema, Tool, ToolChoiceFunction, CacheOptions]
+)
+def test_bounds_match(struct: type[msgspec.Struct]) -> None:
+    """Every length, range and pattern the code enforces on a field is in the spec's field."""
+    ours = msgspec.json.schema(struct)["$defs"][struct.__name__]["properties"]
+    documented = _properties(struct.__name__)
+    assert any(_bounds(schema) for schema in ours.values())  # the comparison has teeth
+    for field, schema in ours.items():
+        missing = _bounds(schema) - _bounds(documented[field])
+        assert not missing, f"{struct.__name__}.{field}: the spec lacks {sorted(missing)}"
 
 
 def _literal_values(annotation: Any) -> set[str]:
@@ -84,7 +171,8 @@ def test_error_types_and_statuses_match() -> None:
         if isinstance(c, type) and issubclass(c, errors.RelayError) and c is not errors.RelayError
     ]
     enum = set(SCHEMAS["ErrorObject"]["properties"]["type"]["enum"])
-    assert {c.type for c in classes} == enum
+    assert {c.type for c in classes} <= enum
+    assert enum - {c.type for c in classes} <= PENDING_ERROR_TYPES
     documented = {int(code) for code in SPEC["paths"]["/"]["post"]["responses"]}
     assert {c.status for c in classes} <= documented
 
