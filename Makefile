@@ -7,6 +7,9 @@ PY := $(BIN)/python
 # shift the versions the function is tested with.
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
+# The same for the client generator tests/test_openapi_client.py runs on openapi.yaml.
+CLIENT_GEN_VENV ?= .venv-openapi-client
+CLIENT_GEN_VERSION ?= 0.29.1
 
 .PHONY: install run test lint typecheck pytest infra-check bench clean
 
@@ -32,8 +35,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy main.py relay handlers emulators tests bench
 
-pytest: install
-	$(BIN)/pytest
+pytest: install $(CLIENT_GEN_VENV)/.installed
+	OPENAPI_PYTHON_CLIENT=$(CLIENT_GEN_VENV)/bin/openapi-python-client $(BIN)/pytest
+
+$(CLIENT_GEN_VENV)/.installed:
+	$(PYTHON) -m venv $(CLIENT_GEN_VENV)
+	$(CLIENT_GEN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CLIENT_GEN_VENV)/bin/python -m pip install --quiet openapi-python-client==$(CLIENT_GEN_VERSION)
+	touch $@
 
 $(CHECKOV_VENV)/.installed:
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -49,4 +58,4 @@ bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(CLIENT_GEN_VENV) .pytest_cache .mypy_cache .ruff_cache
