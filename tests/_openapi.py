@@ -37,6 +37,7 @@ OPENAPI = OpenAPI.from_dict(SPEC)
 SERVER_URL: str = SPEC["servers"][0]["url"]
 OPERATION_PATH, OPERATION_METHOD = "/", "post"
 SSE = "text/event-stream"
+JSON = "application/json"
 _MEDIA = SPEC["paths"][OPERATION_PATH][OPERATION_METHOD]["responses"]["200"]["content"]
 EVENT_SCHEMAS = {
     name: jsonschema.Draft202012Validator({**ref, "components": SPEC["components"]})
@@ -52,7 +53,11 @@ class OpenAPIRequest:
         self.path = path
         self.method = method.lower()
         self.body = body
-        self.content_type = request.headers.get("content-type", "")
+        # The function reads a body without a content type, or with any *+json one, as JSON.
+        content_type = request.headers.get("content-type", "")
+        media_type = content_type.split(";")[0].strip(" \t").lower()
+        json_too = not media_type or media_type.endswith("+json")
+        self.content_type = JSON if json_too else content_type
         self.parameters = RequestParameters(
             query=ImmutableMultiDict(parse_qsl(request.url.query.decode())),
             header=Headers(request.headers.multi_items()),
@@ -77,7 +82,10 @@ def request_errors(request: httpx.Request) -> list[str] | None:
     except httpx.RequestNotRead:
         return None
     wrapped = OpenAPIRequest(request, body, method=request.method, path=request.url.path)
-    return [_describe(error) for error in OPENAPI.iter_request_errors(wrapped)]
+    try:
+        return [_describe(error) for error in OPENAPI.iter_request_errors(wrapped)]
+    except Exception as exc:  # hostile headers can trip openapi-core's own parsing
+        return [f"unreadable: {_describe(exc)}"]
 
 
 def response_errors(response: httpx.Response, content: bytes) -> list[str]:

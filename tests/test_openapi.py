@@ -150,9 +150,9 @@ def _literal_values(annotation: Any) -> set[str]:
 @pytest.mark.parametrize(
     ("field", "path"),
     [
-        ("api", ["api", "enum"]),
-        ("reasoning_effort", ["reasoning_effort", "enum"]),
-        ("tool_choice", ["tool_choice", "oneOf", 0, "enum"]),
+        ("api", ["api", "oneOf", 0]),
+        ("reasoning_effort", ["reasoning_effort", "oneOf", 0]),
+        ("tool_choice", ["tool_choice", "oneOf", 0]),
     ],
 )
 def test_enums_match(field: str, path: list[Any]) -> None:
@@ -161,7 +161,8 @@ def test_enums_match(field: str, path: list[Any]) -> None:
     node: Any = SCHEMAS["PromptRequest"]["properties"]
     for step in path:
         node = node[step]
-    assert set(node) == _literal_values(hints[field])
+    node = SCHEMAS[node["$ref"].rsplit("/", 1)[-1]]
+    assert set(node["enum"]) == _literal_values(hints[field])
 
 
 def test_error_types_and_statuses_match() -> None:
@@ -289,6 +290,7 @@ def _sse(*events: tuple[str, Any]) -> bytes:
     [
         ({"prompt": "hi"}, 200, RESULT, {}),
         ({"prompt": "hi"}, 200, {**RESULT, "cost_usd": 0.25, "delivery": []}, {}),
+        ({"prompt": "hi", "messages": None, "cache": None, "api": None}, 200, RESULT, {}),
         ({"promt": "hi"}, 400, ERROR, {}),
         (
             {"requests": [{"prompt": "a"}, {"bad": 1}]},
@@ -324,6 +326,8 @@ def test_gate_passes_documented_exchanges(
         ({"promt": "hi"}, 200, RESULT, {}, "unknown field accepted"),
         ({"prompt": "hi", "model": "m" * 257}, 200, RESULT, {}, "over-long model accepted"),
         ({"prompt": "a", "input": "b"}, 200, RESULT, {}, "two prompts accepted"),
+        ({"prompt": None, "input": None}, 200, RESULT, {}, "no prompt accepted"),
+        ({"messages": [{"role": "user"}]}, 200, RESULT, {}, "message without content"),
         (
             {"requests": [{"promt": "a"}]},
             200,

@@ -61,6 +61,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             f"--output-path={where / PACKAGE}",
             f"--config={config}",
             "--meta=none",
+            "--fail-on-warning",
         ],
         capture_output=True,
         text=True,
@@ -120,7 +121,7 @@ def test_prompt(generated: Any, call: Any) -> None:
     result = _round_trips(response)
     assert isinstance(result, models.Result)
     assert result.ok is True and result.request_id == "gen-prompt-1"
-    assert result.api is models.ResultApi.RESPONSES
+    assert result.api is models.Api.RESPONSES
     assert result.output_text == "Echo: Say hello"
     assert result.usage.total_tokens == result.usage.input_tokens + result.usage.output_tokens
 
@@ -136,7 +137,7 @@ def test_chat_with_tools_and_json_schema(generated: Any, call: Any) -> None:
         )
     ]
     body = models.PromptRequest(
-        api=models.PromptRequestApi.CHAT,
+        api=models.Api.CHAT,
         messages=[
             models.TextMessage(role=models.TextMessageRole.SYSTEM, content="Be brief."),
             models.TextMessage(role=models.TextMessageRole.USER, content="weather?"),
@@ -156,13 +157,13 @@ def test_chat_with_tools_and_json_schema(generated: Any, call: Any) -> None:
     structured = _round_trips(
         call(
             models.PromptRequest(
-                api=models.PromptRequestApi.CHAT,
+                api=models.Api.CHAT,
                 prompt="a city please",
                 json_schema=body.json_schema,
             )
         )
     )
-    assert structured.api is models.ResultApi.CHAT
+    assert structured.api is models.Api.CHAT
     assert structured.output_json == json.loads(structured.output_text)
     assert set(structured.output_json) == {"city", "population"}
 
@@ -173,9 +174,7 @@ def test_batch(generated: Any, call: Any) -> None:
     body = models.BatchRequest(
         requests=[
             models.PromptRequest(prompt="first", request_id="gen-batch-1"),
-            models.PromptRequest(
-                prompt="second", request_id="gen-batch-2", api=models.PromptRequestApi.CHAT
-            ),
+            models.PromptRequest(prompt="second", request_id="gen-batch-2", api=models.Api.CHAT),
         ]
     )
     answer = _round_trips(call(body))
