@@ -105,6 +105,8 @@ MODELS = st.one_of(
     HOSTILE_TEXT,
     st.text(min_size=1, max_size=30),
 ).filter(lambda model: not model.startswith("unknown-"))  # the emulator's model_not_found
+# The contract's bound: a longer model name is a 400, not a valid request.
+MODELS = MODELS.filter(lambda model: len(model) <= 256)
 
 # --- valid requests ------------------------------------------------------------------------------
 

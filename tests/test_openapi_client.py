@@ -25,8 +25,9 @@ from tests._paths import ROOT
 from tests.conftest import ServerFactory
 
 PACKAGE = "aig_prompt_client"
-GENERATOR = Path(
-    os.environ.get("OPENAPI_PYTHON_CLIENT", ROOT / ".venv-openapi-client/bin/openapi-python-client")
+# A relative OPENAPI_PYTHON_CLIENT (as `make pytest` passes it) is relative to the repository.
+GENERATOR = ROOT / Path(
+    os.environ.get("OPENAPI_PYTHON_CLIENT", ".venv-openapi-client/bin/openapi-python-client")
 )
 # No post hooks: the generator would look for its own ruff on the PATH and warn without one.
 CONFIG = "post_hooks: []\n"
