@@ -10,6 +10,9 @@ CHECKOV_VERSION ?= 3.3.30
 # genai-prices is only a source for relay/_prices.json (make prices), never a runtime import.
 PRICES_VENV ?= .venv-prices
 GENAI_PRICES_VERSION ?= 0.2.3
+# The same for the client generator tests/test_openapi_client.py runs on openapi.yaml.
+CLIENT_GEN_VENV ?= .venv-openapi-client
+CLIENT_GEN_VERSION ?= 0.29.1
 
 .PHONY: install run test lint typecheck pytest infra-check infra-docs bench prices clean
 
@@ -35,8 +38,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy main.py relay handlers emulators tests bench
 
-pytest: install
-	$(BIN)/pytest
+pytest: install $(CLIENT_GEN_VENV)/.installed
+	OPENAPI_PYTHON_CLIENT=$(CLIENT_GEN_VENV)/bin/openapi-python-client $(BIN)/pytest
+
+$(CLIENT_GEN_VENV)/.installed:
+	$(PYTHON) -m venv $(CLIENT_GEN_VENV)
+	$(CLIENT_GEN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CLIENT_GEN_VENV)/bin/python -m pip install --quiet openapi-python-client==$(CLIENT_GEN_VERSION)
+	touch $@
 
 $(CHECKOV_VENV)/.installed:
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -62,4 +71,4 @@ prices:
 	$(PRICES_VENV)/bin/python tools/refresh_prices.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(PRICES_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(PRICES_VENV) $(CLIENT_GEN_VENV) .pytest_cache .mypy_cache .ruff_cache

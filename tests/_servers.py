@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from tests._openapi import check_exchange
 from tests._paths import ROOT
 
 # Every answer text and log file the session produced, for the final secret scan.
@@ -77,8 +78,13 @@ class FunctionServer:
         """POST a JSON body (or raw bytes) to the function."""
         headers = {"content-type": "application/json", **kwargs.pop("headers", {})}
         content = raw if raw is not None else json.dumps(body).encode()
-        response = httpx.post(self.url, content=content, headers=headers, timeout=60, **kwargs)
+        return self.request("POST", content=content, headers=headers, **kwargs)
+
+    def request(self, method: str, **kwargs: Any) -> httpx.Response:
+        """Any request; the exchange is checked against openapi.yaml (tests/_openapi.py)."""
+        response = httpx.request(method, self.url, timeout=60, **kwargs)
         ANSWERS.append(f"{response.headers}\n{response.text}")
+        check_exchange(response)
         return response
 
     def log_lines(self) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import pytest
 
 from emulators.gateway import GatewayEmulator
 from relay._streaming import SSEParser
+from tests._openapi import check_exchange
 from tests._servers import FunctionServer
 from tests.conftest import ServerFactory
 
@@ -158,10 +159,13 @@ def stream(
     parser = SSEParser()
     started = time.monotonic()
     first_byte = 0.0
+    chunks = []
     with httpx.stream("POST", server.url, json=body, timeout=30) as response:
         for chunk in response.iter_bytes():
             first_byte = first_byte or time.monotonic() - started
+            chunks.append(chunk)
             events.extend((e.name, json.loads(e.data)) for e in parser.feed(chunk))
+    check_exchange(response, b"".join(chunks))
     return response, events, first_byte
 
 

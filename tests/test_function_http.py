@@ -226,7 +226,7 @@ def test_model_not_allowed(serve: ServerFactory, gateway: GatewayEmulator) -> No
 
 def test_method_not_allowed(serve: ServerFactory) -> None:
     """method_not_allowed 405 with Allow: POST."""
-    response = httpx.get(serve().url)
+    response = serve().request("GET")
     assert_error(response, 405, "method_not_allowed")
     assert response.headers["allow"] == "POST"
 
@@ -243,16 +243,16 @@ def test_payload_too_large(serve: ServerFactory) -> None:
             yield b"y" * 1000
         yield b'"}'
 
-    response = httpx.post(
-        server.url, content=chunks(), headers={"content-type": "application/json"}
+    response = server.request(
+        "POST", content=chunks(), headers={"content-type": "application/json"}
     )
     assert_error(response, 413, "payload_too_large")
 
 
 def test_unsupported_media_type(serve: ServerFactory) -> None:
     """unsupported_media_type 415 for a body not declared as JSON."""
-    response = httpx.post(
-        serve().url,
+    response = serve().request(
+        "POST",
         content=b"prompt=hi",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )

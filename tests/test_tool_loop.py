@@ -466,8 +466,8 @@ def test_batch_item_names_its_place(serve: ServerFactory) -> None:
 
 
 def test_spec_describes_the_new_shapes() -> None:
-    """openapi.yaml's Message takes a tool loop, and MessageToolCall is the struct's twin."""
-    schema = SPEC["components"]["schemas"]["MessageToolCall"]
+    """openapi.yaml's Message takes a tool loop, and ToolCallInput is MessageToolCall's twin."""
+    schema = SPEC["components"]["schemas"]["ToolCallInput"]
     fields = msgspec.structs.fields(MessageToolCall)
     assert set(schema["properties"]) == {f.name for f in fields}
     assert set(schema["required"]) == {f.name for f in fields if f.required}
