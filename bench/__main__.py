@@ -47,7 +47,8 @@ from bench._goals import evaluate
 from bench._in_flight import in_flight
 from bench._machine import loadavg
 from bench._overhead import client_costs, overhead
-from bench._report import render
+from bench._procs import BENCH
+from bench._report import render, results_page
 from bench._results import Report
 from bench._secrets import burst
 from bench._streaming import streaming
@@ -94,14 +95,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke test")
     parser.add_argument("--no-litellm", action="store_true", help="leave out the LiteLLM peer")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--results-md",
+        type=Path,
+        default=BENCH / "RESULTS.md",
+        help="the dated tables, rewritten after a full run (never after --quick)",
+    )
+    parser.add_argument(
+        "--from-json", type=Path, help="measure nothing: report a saved run (its --out file)"
+    )
     args = parser.parse_args(argv)
-    with _timer("bench took"):
-        report = run(Bench(args))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n")
+    if args.from_json is not None:
+        report = msgspec.json.decode(args.from_json.read_bytes(), type=Report)
+    else:
+        with _timer("bench took"):
+            report = run(Bench(args))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n")
+        print(f"written: {args.out}")
     print()
     print(render(report))
-    print(f"\nwritten: {args.out}")
+    if report.machine.mode == "full":
+        args.results_md.write_text(results_page(report), encoding="utf-8")
+        print(f"\nwritten: {args.results_md}")
     return 0
 
 

@@ -6,7 +6,7 @@ from bench._markdown import cell, ratio, table, verdict
 from bench._report_in_flight import bend_section, in_flight_section
 from bench._results import Report
 
-__all__ = ["render"]
+__all__ = ["render", "results_page"]
 
 
 def _machine(report: Report) -> list[str]:
@@ -256,3 +256,14 @@ def render(report: Report) -> str:
             ["Notes: " + "; ".join(f"{key}: {note}" for key, note in report.notes.items())]
         )
     return "\n\n".join("\n".join(lines) for lines in sections if lines)
+
+
+def results_page(report: Report) -> str:
+    """bench/RESULTS.md: the whole report under a dated heading, rewritten by each full run."""
+    return (
+        "# Benchmark results\n\n"
+        "Written by `make bench` (`python -m bench`, a full run) from that run's report; do not "
+        "edit by\nhand. [docs/performance.md](../docs/performance.md) says how it measures and "
+        "reads the figures;\nthe goals live in [`_goals.py`](_goals.py).\n\n"
+        f"## Run of {report.machine.date}\n\n{render(report)}\n"
+    )
