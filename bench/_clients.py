@@ -77,6 +77,19 @@ async def _in_flight(
     }
 
 
+async def _measure_all(
+    send: Callable[[], Awaitable[None]], requests: int, headers: dict[str, str], extra: list[str]
+) -> dict[str, float]:
+    """Sequential cost; then, when `extra` names clients and a delay, the cost in flight."""
+    result = await _measure(send, requests)
+    if extra:
+        clients, delay_ms = int(extra[0]), int(extra[1])
+        # `send` reads `headers` on every call: from here on the emulator delays each answer.
+        headers["cf-aig-metadata"] = json.dumps({"emulator_delay_ms": delay_ms})
+        result |= await _in_flight(send, clients, delay_ms / 1000)
+    return result
+
+
 async def _httpx(
     module: str, url: str, requests: int, headers: dict[str, str], body: bytes, extra: list[str]
 ) -> Any:
@@ -98,12 +111,7 @@ async def _httpx(
             response = await client.send(request)
             response.content  # noqa: B018 - the body is read, as the gateway client reads it
 
-        result = await _measure(send, requests)
-        if extra:
-            clients, delay_ms = int(extra[0]), int(extra[1])
-            headers["cf-aig-metadata"] = json.dumps({"emulator_delay_ms": delay_ms})
-            result |= await _in_flight(send, clients, delay_ms / 1000)
-        return result
+        return await _measure_all(send, requests, headers, extra)
 
 
 async def _aiohttp(
@@ -118,12 +126,7 @@ async def _aiohttp(
             async with session.post(url, data=body, headers=headers, timeout=timeout) as response:
                 await response.read()
 
-        result = await _measure(send, requests)
-        if extra:
-            clients, delay_ms = int(extra[0]), int(extra[1])
-            headers["cf-aig-metadata"] = json.dumps({"emulator_delay_ms": delay_ms})
-            result |= await _in_flight(send, clients, delay_ms / 1000)
-        return result
+        return await _measure_all(send, requests, headers, extra)
 
 
 def main(argv: list[str]) -> int:

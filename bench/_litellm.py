@@ -14,8 +14,9 @@ from pathlib import Path
 
 import msgspec
 
-from bench._procs import BENCH, Cpus, Server, base_env, free_port, poll_until_answers, start_server
+from bench._procs import BENCH, Cpus, Server, poll_until_answers, start_server
 from bench._venvs import run_steps
+from emulators.stack import free_port, process_env
 
 __all__ = [
     "LITELLM_VERSION",
@@ -108,14 +109,10 @@ def start_litellm(
     config_path = work_dir / "litellm-config.yaml"
     config_path.write_bytes(msgspec.json.encode(_config(api_base, token, openai_key)))
     port = free_port()
-    env = base_env(
-        port,
-        {
-            # Offline: use the cost map shipped in the package rather than fetching one.
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "PATH": f"{exe.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        },
-    )
+    env = process_env(port, bin_dir=exe.parent) | {
+        # Offline: use the cost map shipped in the package rather than fetching one.
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
     cmd = [
         str(exe),
         "--config",

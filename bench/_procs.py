@@ -21,7 +21,7 @@ from pathlib import Path
 
 import msgspec
 
-from bench._load import LoadResult, LoadSpec, decode
+from bench._loadspec import LoadResult, LoadSpec, decode
 
 __all__ = [
     "BENCH",
@@ -29,7 +29,6 @@ __all__ = [
     "Cpus",
     "OthersWatch",
     "Server",
-    "free_port",
     "http_call",
     "poll_until_answers",
     "run_load",
@@ -41,7 +40,6 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-BIN = Path(sys.executable).parent
 # Polling interval while waiting for a server to answer (it is polled, never slept on).
 POLL_INTERVAL_SECONDS = 0.002
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -78,14 +76,6 @@ class Cpus:
 
     def client_cmd(self, cmd: Sequence[str]) -> list[str]:
         return ["taskset", "-c", self.client, *cmd] if self.client else list(cmd)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def http_call(
@@ -171,18 +161,6 @@ def start_server(
         stdin=subprocess.DEVNULL,
     )
     return Server(name, popen, port, log_path, started, log)
-
-
-def base_env(port: int, extra: Mapping[str, str]) -> dict[str, str]:
-    """A minimal environment for a server on 127.0.0.1:`port`."""
-    return {
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "LANG": os.environ.get("LANG", "C.UTF-8"),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        **extra,
-    }
 
 
 def poll_until_answers(

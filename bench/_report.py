@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
+from bench._markdown import cell, ratio, table, verdict
+from bench._report_in_flight import bend_section, in_flight_section
 from bench._results import Report
 
-__all__ = ["render"]
-
-
-def _f(value: float | None, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:,.{digits}f}"
-
-
-def _ratio(value: float, base: float) -> str:
-    if not base or math.isnan(value) or math.isnan(base):
-        return "-"
-    return f"{value / base:.2f}x"
-
-
-def _met(met: bool | None) -> str:
-    return "-" if met is None else ("**met**" if met else "**not met**")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
+__all__ = ["render", "results_page"]
 
 
 def _machine(report: Report) -> list[str]:
@@ -54,14 +32,14 @@ def _overhead(report: Report) -> list[str]:
         rows.append(
             [
                 s.label,
-                _f(s.result.p50),
-                _f(s.result.p99),
-                _ratio(s.result.p50, base_s.result.p50),
-                _f(c.result.p50 if c else None, 1),
-                _f(c.result.p99 if c else None, 1),
-                _f(c.result.throughput if c else None, 0),
-                f"{_f(s.server_cpu_ms_per_request)} / "
-                f"{_f(c.server_cpu_ms_per_request if c else None)}",
+                cell(s.result.p50),
+                cell(s.result.p99),
+                ratio(s.result.p50, base_s.result.p50),
+                cell(c.result.p50 if c else None, 1),
+                cell(c.result.p99 if c else None, 1),
+                cell(c.result.throughput if c else None, 0),
+                f"{cell(s.server_cpu_ms_per_request)} / "
+                f"{cell(c.server_cpu_ms_per_request if c else None)}",
                 f"{s.result.errors + (c.result.errors if c else 0)}",
             ]
         )
@@ -69,11 +47,11 @@ def _overhead(report: Report) -> list[str]:
             rows.append(
                 [
                     f"→ {key} - direct",
-                    f"+{_f(s.result.p50 - base_s.result.p50)}",
-                    f"+{_f(s.result.p99 - base_s.result.p99)}",
+                    f"+{cell(s.result.p50 - base_s.result.p50)}",
+                    f"+{cell(s.result.p99 - base_s.result.p99)}",
                     "",
-                    f"+{_f(c.result.p50 - base_c.result.p50, 1)}",
-                    f"+{_f(c.result.p99 - base_c.result.p99, 1)}",
+                    f"+{cell(c.result.p50 - base_c.result.p50, 1)}",
+                    f"+{cell(c.result.p99 - base_c.result.p99, 1)}",
                     "",
                     "",
                     "",
@@ -87,7 +65,7 @@ def _overhead(report: Report) -> list[str]:
     return [
         "### 1. Overhead: the same Chat Completions request, direct vs through (ms)",
         "",
-        *_table(
+        *table(
             [
                 "path",
                 "seq p50",
@@ -106,104 +84,6 @@ def _overhead(report: Report) -> list[str]:
     ]
 
 
-def _in_flight(report: Report) -> list[str]:
-    if not report.in_flight:
-        return []
-    rows = []
-    for flight in report.in_flight:
-        m = flight.measured
-        r = m.result
-        rows.append(
-            [
-                f"{m.clients}",
-                f"{flight.delay_ms / 1000:g} s",
-                flight.arrivals,
-                m.label,
-                _f(r.throughput, 1),
-                f"{flight.fraction:.3f}",
-                f"{r.errors}" + (f" ({', '.join(r.error_kinds)})" if r.errors else ""),
-                _f(r.p50, 0),
-                _f(r.p99, 0),
-                _f(m.server_cpu_ms_per_request),
-                _f(m.server_cpu_cores),
-                "-" if flight.upstream_connections is None else f"{flight.upstream_connections}",
-                _f(flight.rss_peak_mib, 0),
-                f"{m.others_cores:.2f}",
-            ]
-        )
-    return [
-        "### 2. Calls in flight: one server, slow upstream (latencies in ms)",
-        "",
-        "steady: client starts spread over one upstream delay, so requests arrive evenly; "
-        "the answers completed in the measuring window count. waves: every client at once, "
-        "in lockstep, so each wave of requests arrives together (throughput over the waves "
-        "after the first). A request unanswered after 15 s counts as an error (timeout).",
-        "",
-        *_table(
-            [
-                "clients",
-                "upstream",
-                "arrivals",
-                "path",
-                "req/s",
-                "of ideal",
-                "errors",
-                "p50",
-                "p99",
-                "server CPU ms/req",
-                "server CPU (cores)",
-                "upstream conns opened",
-                "peak RSS MiB",
-                "others' CPU",
-            ],
-            rows,
-        ),
-    ]
-
-
-def _bend(report: Report) -> list[str]:
-    if not report.bend:
-        return []
-    rows = []
-    for flight in report.bend:
-        m = flight.measured
-        r = m.result
-        rows.append(
-            [
-                f"{m.label}, {flight.note}" if flight.note else m.label,
-                f"{flight.delay_ms / 1000:g} s",
-                f"{m.clients}",
-                _f(flight.ideal_rps, 0),
-                _f(r.throughput, 1),
-                f"{flight.fraction:.3f}",
-                f"{r.errors}",
-                _f(r.p99, 0),
-                _f(m.server_cpu_ms_per_request),
-                _f(m.server_cpu_cores),
-            ]
-        )
-    return [
-        "Where it bends (steady arrivals, shorter windows, a new server process per point "
-        "unless said otherwise):",
-        "",
-        *_table(
-            [
-                "path",
-                "upstream",
-                "clients",
-                "ideal req/s",
-                "req/s",
-                "of ideal",
-                "errors",
-                "p99",
-                "server CPU ms/req",
-                "server CPU (cores)",
-            ],
-            rows,
-        ),
-    ]
-
-
 def _cold(report: Report) -> list[str]:
     if not report.cold_start:
         return []
@@ -211,9 +91,9 @@ def _cold(report: Report) -> list[str]:
     rows = [
         [
             c.label,
-            _f(c.median_answer_s, 3),
-            _ratio(c.median_answer_s, base.median_answer_s) if base else "-",
-            _f(c.median_port_open_s, 3),
+            cell(c.median_answer_s, 3),
+            ratio(c.median_answer_s, base.median_answer_s) if base else "-",
+            cell(c.median_port_open_s, 3),
             ", ".join(f"{x:.2f}" for x in c.answer_s),
         ]
         for c in report.cold_start
@@ -221,7 +101,7 @@ def _cold(report: Report) -> list[str]:
     lines = [
         "### 3. Cold start: spawn to first successful answer (s)",
         "",
-        *_table(["variant", "median", "x hello aio", "port open (median)", "each start"], rows),
+        *table(["variant", "median", "x hello aio", "port open (median)", "each start"], rows),
     ]
     imports = report.imports
     if imports is not None:
@@ -241,11 +121,11 @@ def _cold(report: Report) -> list[str]:
 def _memory(report: Report) -> list[str]:
     if not report.memory:
         return []
-    rows = [[m.target, m.stage, _f(m.rss_mib, 1), _f(m.pss_mib, 1)] for m in report.memory]
+    rows = [[m.target, m.stage, cell(m.rss_mib, 1), cell(m.pss_mib, 1)] for m in report.memory]
     return [
         "### 4. Memory of the process tree (gunicorn arbiter + worker), MiB",
         "",
-        *_table(["server", "when", "RSS (sum)", "PSS (sum)"], rows),
+        *table(["server", "when", "RSS (sum)", "PSS (sum)"], rows),
     ]
 
 
@@ -271,7 +151,7 @@ def _burst_and_connections(report: Report) -> list[str]:
         lines += [
             "### 6. Upstream connections opened (emulator `connections_opened`)",
             "",
-            *_table(["path", "requests", "clients", "connections opened"], rows),
+            *table(["path", "requests", "clients", "connections opened"], rows),
         ]
     return lines
 
@@ -283,11 +163,11 @@ def _clients(report: Report) -> list[str]:
     rows = [
         [
             c.note,
-            _f(c.cpu_us, 0),
-            _ratio(c.cpu_us, base.cpu_us) if base else "-",
-            _f(c.wall_us, 0),
-            _f(c.in_flight_cpu_us, 0),
-            _f(c.in_flight_fraction, 3),
+            cell(c.cpu_us, 0),
+            ratio(c.cpu_us, base.cpu_us) if base else "-",
+            cell(c.wall_us, 0),
+            cell(c.in_flight_cpu_us, 0),
+            cell(c.in_flight_fraction, 3),
         ]
         for c in report.clients
     ]
@@ -298,7 +178,7 @@ def _clients(report: Report) -> list[str]:
         f"then {first.in_flight:,} requests kept in flight against a "
         f"{first.in_flight_delay_ms / 1000:g} s upstream:",
         "",
-        *_table(
+        *table(
             [
                 "client",
                 "CPU us/request (seq)",
@@ -322,18 +202,18 @@ def _streaming(report: Report) -> list[str]:
         rows.append(
             [
                 m.label,
-                _f(r.first_byte_p50),
-                _f(r.first_body_p50),
-                _f(r.first_body_p99),
-                _ratio(r.first_body_p50, base.result.first_body_p50) if base else "-",
-                _f(r.p50),
+                cell(r.first_byte_p50),
+                cell(r.first_body_p50),
+                cell(r.first_body_p99),
+                ratio(r.first_body_p50, base.result.first_body_p50) if base else "-",
+                cell(r.p50),
                 f"{r.errors}",
             ]
         )
     return [
         '### 7. Streaming (`"stream": true`), sequential, ms',
         "",
-        *_table(
+        *table(
             [
                 "path",
                 "first byte p50",
@@ -349,8 +229,8 @@ def _streaming(report: Report) -> list[str]:
 
 
 def _goals(report: Report) -> list[str]:
-    rows = [[f"{g.number}", g.goal, g.measured, _met(g.met)] for g in report.goals]
-    return ["### Goals", "", *_table(["#", "goal", "measured", "verdict"], rows)]
+    rows = [[f"{g.number}", g.goal, g.measured, verdict(g.met)] for g in report.goals]
+    return ["### Goals", "", *table(["#", "goal", "measured", "verdict"], rows)]
 
 
 def render(report: Report) -> str:
@@ -360,8 +240,8 @@ def render(report: Report) -> str:
         _goals(report),
         _overhead(report),
         _clients(report),
-        _in_flight(report),
-        _bend(report),
+        in_flight_section(report),
+        bend_section(report),
         _cold(report),
         _memory(report),
         _burst_and_connections(report),
@@ -376,3 +256,14 @@ def render(report: Report) -> str:
             ["Notes: " + "; ".join(f"{key}: {note}" for key, note in report.notes.items())]
         )
     return "\n\n".join("\n".join(lines) for lines in sections if lines)
+
+
+def results_page(report: Report) -> str:
+    """bench/RESULTS.md: the whole report under a dated heading, rewritten by each full run."""
+    return (
+        "# Benchmark results\n\n"
+        "Written by `make bench` (`python -m bench`, a full run) from that run's report; do not "
+        "edit by\nhand. [docs/performance.md](../docs/performance.md) says how it measures and "
+        "reads the figures;\nthe goals live in [`_goals.py`](_goals.py).\n\n"
+        f"## Run of {report.machine.date}\n\n{render(report)}\n"
+    )

@@ -7,7 +7,7 @@ import math
 import msgspec
 
 from bench._imports import ImportProfile
-from bench._load import LoadResult
+from bench._loadspec import LoadResult
 from bench._stats import percentile
 
 __all__ = [

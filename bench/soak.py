@@ -26,17 +26,15 @@ from typing import Any
 import grpc
 import httpx
 
-from emulators.gateway import GatewayEmulator
-from emulators.secretmanager import SecretManagerEmulator
+from bench._procs import tree_memory_kib
+from emulators.stack import Credentials, function_env
 from relay._streaming import SSEParser
 from tests._contract import ERROR_KEYS, RESULT_KEYS
 from tests._servers import FunctionServer
 
-PROJECT = "soak-project"
-TOKEN = "soak-gateway-token-1234"
-OPENAI_KEY = "sk-soak-openai-key-5678"
-TOKEN_SECRET = f"projects/{PROJECT}/secrets/aig-token"
-KEY_SECRET = f"projects/{PROJECT}/secrets/openai-key"
+CREDENTIALS = Credentials(
+    name="soak", token="soak-gateway-token-1234", openai_key="sk-soak-openai-key-5678"
+)
 WARMUP_REQUESTS = 300
 MAX_MEMORY_GROWTH = 0.10
 
@@ -99,23 +97,6 @@ KINDS = (
     + ["scheduler"] * 4
     + [f"fault:{f}" for f in FAULTS] * 2
 )
-
-
-def _tree_rss_kib(pid: int) -> int:
-    """Resident set of a process and all its descendants, in KiB (from /proc)."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += next(
-                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
-            )
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack.extend(int(c) for c in (task / "children").read_text().split())
-        except (OSError, StopIteration):
-            continue
-    return total
 
 
 def _check(status: int, content_type: str, text: str) -> str:
@@ -189,17 +170,13 @@ def main() -> int:
 
     with (
         tempfile.TemporaryDirectory() as tmp,
-        SecretManagerEmulator({TOKEN_SECRET: TOKEN, KEY_SECRET: OPENAI_KEY}) as secrets,
-        GatewayEmulator(token=TOKEN, openai_key=OPENAI_KEY, max_recorded=1000) as gateway,
+        CREDENTIALS.secret_manager() as secrets,
+        CREDENTIALS.gateway(max_recorded=1000) as gateway,
     ):
         server = FunctionServer(
             "prompt",
-            {
-                "AIG_BASE_URL": gateway.base_url(),
-                "GOOGLE_CLOUD_PROJECT": PROJECT,
-                "AIG_TOKEN_SECRET": "aig-token",
-                "OPENAI_API_KEY_SECRET": KEY_SECRET,
-                "SECRETMANAGER_EMULATOR_HOST": secrets.address,
+            function_env(CREDENTIALS, gateway=gateway, secret_manager=secrets)
+            | {
                 "SECRET_CACHE_TTL_SECONDS": "5",
                 "UPSTREAM_TIMEOUT_SECONDS": "2",
                 "MAX_BODY_BYTES": "65536",
@@ -209,7 +186,7 @@ def main() -> int:
         try:
             started = time.monotonic()
             warm = asyncio.run(_drive(server.url, WARMUP_REQUESTS, args.concurrency, 0))
-            rss_before = _tree_rss_kib(server.process.pid)
+            rss_before = tree_memory_kib(server.process.pid)[0]
             BY_KIND.clear()  # the report covers the measured run only
             LOST_SAMPLES.clear()
             # Half-way through, Secret Manager goes down for a while: stale values must carry on.
@@ -217,7 +194,7 @@ def main() -> int:
             outcomes = asyncio.run(
                 _drive(server.url, args.requests, args.concurrency, WARMUP_REQUESTS)
             )
-            rss_after = _tree_rss_kib(server.process.pid)
+            rss_after = tree_memory_kib(server.process.pid)[0]
             elapsed = time.monotonic() - started
             log_text = server.log_path.read_text(errors="replace")
         finally:
@@ -225,7 +202,7 @@ def main() -> int:
 
     lost, internal = outcomes["lost"], outcomes["internal"]
     growth = (rss_after - rss_before) / rss_before
-    leaked = any(value in log_text for value in (TOKEN, OPENAI_KEY))
+    leaked = any(value in log_text for value in (CREDENTIALS.token, CREDENTIALS.openai_key))
     print(
         f"\nSoak: {args.requests} requests at {args.concurrency} concurrent clients, "
         f"{elapsed:.1f} s, {os.cpu_count()} cores, Python {sys.version.split()[0]}"

@@ -11,13 +11,12 @@ path still runs.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from emulators._ports import StartError, wait_for_port
 from emulators.eventarc import EventarcBridge
 from emulators.google import (
     INSTALL_HINT,
@@ -83,16 +82,10 @@ class DeliveryStack:
             cwd=self.root,
             env={**env, "PORT": str(self.event_port)},
         )
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.event_function.poll() is not None:
-                raise SystemExit("prompt_event exited during start-up; see the lines above")
-            try:
-                with socket.create_connection(("127.0.0.1", self.event_port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)  # polling interval while the port is not yet open
-        raise SystemExit(f"prompt_event did not open port {self.event_port}")
+        try:
+            wait_for_port(self.event_function, self.event_port, timeout=START_TIMEOUT_SECONDS)
+        except StartError as exc:
+            raise SystemExit(f"prompt_event {exc}; see the lines above") from None
 
     def banner(self) -> str:
         if self.pubsub is None or self.storage is None:

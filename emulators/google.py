@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from emulators._ports import free_port
 
 __all__ = [
     "INSTALL_HINT",
@@ -38,14 +39,6 @@ INSTALL_HINT = (
 START_TIMEOUT_SECONDS = 60.0  # a cold JVM on a busy 2-core machine
 _SDK_ROOTS = ("/usr/lib/google-cloud-sdk", "/usr/share/google-cloud-sdk", "/google-cloud-sdk")
 _LAUNCHER = Path("platform/pubsub-emulator/bin/cloud-pubsub-emulator")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def pubsub_emulator_launcher() -> Path | None:

@@ -1,60 +1,149 @@
-"""`make run`: both stand-ins plus the function, as one local stack on 127.0.0.1.
+"""One way to start the local stack: both stand-ins plus the function, on 127.0.0.1.
 
-The Secret Manager and AI Gateway emulators run in this process; the function runs as the plain
-`functions-framework --target=prompt` it is in production, reading its secrets from the
-Secret Manager emulator through the real client library. Ctrl-C stops everything.
+`make run` (`python -m emulators.stack`), the tests (tests/conftest.py) and the benchmarks
+(bench/) all build the function's process the same way from here: `Credentials` seeds both
+emulators, `function_env` is the function's settings against them, `process_env` the rest of a
+server's environment, `function_command` the plain `functions-framework --target=prompt` it is
+in production. Ctrl-C on `make run` stops everything.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from emulators._ports import START_TIMEOUT_SECONDS, StartError, free_port, wait_for_port
 from emulators.delivery_stack import DeliveryStack
 from emulators.gateway import GatewayEmulator
 from emulators.secretmanager import SecretManagerEmulator
 
+__all__ = [
+    "BIN",
+    "LOCAL",
+    "ROOT",
+    "START_TIMEOUT_SECONDS",
+    "Credentials",
+    "StartError",
+    "free_port",
+    "function_command",
+    "function_env",
+    "main",
+    "process_env",
+    "wait_for_port",
+]
+
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "local-project"
-# Fake credentials for the local stack only; the emulators accept exactly these.
-LOCAL_GATEWAY_TOKEN = "local-gateway-token"
-LOCAL_OPENAI_KEY = "sk-local-openai-key"
+# The virtualenv's bin directory: functions-framework lives next to this interpreter.
+BIN = Path(sys.executable).parent
 START_TIMEOUT_SECONDS = 30.0
 
 
-def main() -> int:
-    """Start the stack and serve until interrupted."""
-    function_port = int(os.environ.get("PORT", "8080"))
-    gateway_port = int(os.environ.get("GATEWAY_EMULATOR_PORT", "8787"))
-    secrets_port = int(os.environ.get("SECRETMANAGER_EMULATOR_PORT", "8086"))
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Fake credentials for one local stack; the emulators accept exactly these.
 
-    secret_manager = SecretManagerEmulator(
-        {
-            f"projects/{PROJECT}/secrets/aig-token": LOCAL_GATEWAY_TOKEN,
-            f"projects/{PROJECT}/secrets/openai-key": LOCAL_OPENAI_KEY,
+    `name` prefixes the project, the gateway account and the gateway id ("test" gives
+    test-project, test-account, test-gateway), so a log line says which stack it came from.
+    """
+
+    name: str
+    token: str
+    openai_key: str
+
+    @property
+    def project(self) -> str:
+        return f"{self.name}-project"
+
+    @property
+    def token_secret(self) -> str:
+        return f"projects/{self.project}/secrets/aig-token"
+
+    @property
+    def key_secret(self) -> str:
+        return f"projects/{self.project}/secrets/openai-key"
+
+    def secret_manager(self) -> SecretManagerEmulator:
+        """A Secret Manager emulator (not started) seeded with the token and the key."""
+        return SecretManagerEmulator(
+            {self.token_secret: self.token, self.key_secret: self.openai_key}
+        )
+
+    def gateway(self, **options: Any) -> GatewayEmulator:
+        """An AI Gateway emulator (not started) that accepts the token and the key."""
+        return GatewayEmulator(token=self.token, openai_key=self.openai_key, **options)
+
+    def base_url(self, gateway: GatewayEmulator) -> str:
+        return gateway.base_url(f"{self.name}-account", f"{self.name}-gateway")
+
+
+LOCAL = Credentials(name="local", token="local-gateway-token", openai_key="sk-local-openai-key")
+
+
+def function_env(
+    credentials: Credentials,
+    *,
+    gateway: GatewayEmulator,
+    secret_manager: SecretManagerEmulator | None = None,
+    key_in_env: bool = True,
+) -> dict[str, str]:
+    """The function's settings against the stand-ins.
+
+    With `secret_manager`, both secrets are read from it (the token by its bare id, the key by
+    its full name: two of the three name forms). Without, the token is in AIG_TOKEN and, unless
+    `key_in_env` is false (BYOK: the caller brings the key), the key in OPENAI_API_KEY.
+    """
+    env = {
+        "AIG_BASE_URL": credentials.base_url(gateway),
+        "GOOGLE_CLOUD_PROJECT": credentials.project,
+    }
+    if secret_manager is not None:
+        return env | {
+            "AIG_TOKEN_SECRET": "aig-token",
+            "OPENAI_API_KEY_SECRET": credentials.key_secret,
+            "SECRETMANAGER_EMULATOR_HOST": secret_manager.address,
         }
-    )
-    secret_manager.start(port=secrets_port)
-    gateway = GatewayEmulator(token=LOCAL_GATEWAY_TOKEN, openai_key=LOCAL_OPENAI_KEY)
-    gateway.start(port=gateway_port)
+    env["AIG_TOKEN"] = credentials.token
+    if key_in_env:
+        env["OPENAI_API_KEY"] = credentials.openai_key
+    return env
 
+
+def process_env(port: int, *, bin_dir: Path = BIN) -> dict[str, str]:
+    """A minimal environment for a server on 127.0.0.1:`port`, `bin_dir` first on the PATH."""
+    return {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        # HOST keeps the server on loopback; the command line stays the plain one.
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+
+
+def function_command(target: str = "prompt", *, bin_dir: Path = BIN) -> list[str]:
+    """`functions-framework --target=<target>`, as Cloud Functions runs it."""
+    return [str(bin_dir / "functions-framework"), f"--target={target}"]
+
+
+def main() -> int:
+    """`make run`: start the stack and serve until interrupted."""
+    function_port = int(os.environ.get("PORT", "8080"))
+    secret_manager = LOCAL.secret_manager()
+    secret_manager.start(port=int(os.environ.get("SECRETMANAGER_EMULATOR_PORT", "8086")))
+    gateway = LOCAL.gateway()
+    gateway.start(port=int(os.environ.get("GATEWAY_EMULATOR_PORT", "8787")))
+    # The caller's own environment passes through, so a setting can be tried with `make run`.
     env = {
         **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(function_port),
-        "AIG_BASE_URL": gateway.base_url("local-account", "local-gateway"),
-        "GOOGLE_CLOUD_PROJECT": PROJECT,
-        "AIG_TOKEN_SECRET": "aig-token",
-        "OPENAI_API_KEY_SECRET": "openai-key",
-        "SECRETMANAGER_EMULATOR_HOST": secret_manager.address,
+        **process_env(function_port),
+        **function_env(LOCAL, gateway=gateway, secret_manager=secret_manager),
     }
-    delivery = DeliveryStack(PROJECT, ROOT)  # result delivery: docs/delivery.md
-    bin_dir = Path(sys.executable).parent
+    delivery = DeliveryStack(LOCAL.project, ROOT)  # result delivery: docs/delivery.md
     try:
         env.update(delivery.start(env))
     except BaseException:
@@ -62,11 +151,12 @@ def main() -> int:
         gateway.stop()
         secret_manager.stop()
         raise
-    function = subprocess.Popen(
-        [str(bin_dir / "functions-framework"), "--target=prompt"], cwd=ROOT, env=env
-    )
+    function = subprocess.Popen(function_command(), cwd=ROOT, env=env)
     try:
-        _wait_for_port(function, function_port)
+        try:
+            wait_for_port(function, function_port)
+        except StartError as exc:
+            raise SystemExit(f"functions-framework {exc}; see the lines above") from None
         banner = _banner(function_port, env["AIG_BASE_URL"], secret_manager.address)
         print(banner + delivery.banner(), flush=True)
         signal.signal(signal.SIGTERM, lambda *_: function.terminate())
@@ -80,19 +170,6 @@ def main() -> int:
         delivery.stop()
         gateway.stop()
         secret_manager.stop()
-
-
-def _wait_for_port(process: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("functions-framework exited during start-up; see the lines above")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)  # polling interval while the port is not yet open
-    raise SystemExit(f"functions-framework did not open port {port}")
 
 
 def _banner(port: int, gateway_url: str, secrets_address: str) -> str:

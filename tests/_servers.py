@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,23 +11,21 @@ from typing import Any
 
 import httpx
 
+from emulators.stack import (
+    ROOT,
+    StartError,
+    free_port,
+    function_command,
+    process_env,
+    wait_for_port,
+)
 from tests._openapi import check_exchange
-from tests._paths import ROOT
 
 # Every answer text and log file the session produced, for the final secret scan.
 ANSWERS: list[str] = []
 LOG_FILES: list[Path] = []
 
-# How long a server gets to start answering before the test fails (it is polled, not slept on).
-START_TIMEOUT_SECONDS = 30.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["ANSWERS", "LOG_FILES", "FunctionServer", "free_port", "scan_for_secrets"]
 
 
 class FunctionServer:
@@ -41,38 +36,21 @@ class FunctionServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        bin_dir = Path(sys.executable).parent
-        full_env = {
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "HOME": os.environ.get("HOME", "/tmp"),
-            # HOST keeps the server on loopback; the command line stays the plain one.
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "PYTHONUNBUFFERED": "1",
-            **env,
-        }
         LOG_FILES.append(log_path)
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(bin_dir / "functions-framework"), f"--target={target}"],
+            function_command(target),
             cwd=ROOT,
-            env=full_env,
+            # Unbuffered, so a test reads each log line as soon as it is written.
+            env=process_env(self.port) | {"PYTHONUNBUFFERED": "1"} | dict(env),
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"function exited early:\n{self.log_path.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)  # polling interval while the port is not yet open
-        raise RuntimeError(f"function did not start:\n{self.log_path.read_text()}")
+        try:
+            wait_for_port(self.process, self.port)
+        except StartError as exc:
+            self.stop()
+            raise RuntimeError(f"function {exc}:\n{self.log_path.read_text()}") from exc
 
     def post(self, body: Any = None, *, raw: bytes | None = None, **kwargs: Any) -> httpx.Response:
         """POST a JSON body (or raw bytes) to the function."""

@@ -13,13 +13,17 @@ import pytest
 
 from emulators.gateway import GatewayEmulator
 from emulators.secretmanager import SecretManagerEmulator
+from emulators.stack import Credentials, function_env
 from tests._servers import FunctionServer
 
-PROJECT = "test-project"
-TOKEN = "aig-test-token-7f3a9c1e5d"
-OPENAI_KEY = "sk-test-openai-key-2b8d4e6f0a"
-TOKEN_SECRET = f"projects/{PROJECT}/secrets/aig-token"
-KEY_SECRET = f"projects/{PROJECT}/secrets/openai-key"
+CREDENTIALS = Credentials(
+    name="test", token="aig-test-token-7f3a9c1e5d", openai_key="sk-test-openai-key-2b8d4e6f0a"
+)
+PROJECT = CREDENTIALS.project
+TOKEN = CREDENTIALS.token
+OPENAI_KEY = CREDENTIALS.openai_key
+TOKEN_SECRET = CREDENTIALS.token_secret
+KEY_SECRET = CREDENTIALS.key_secret
 # The value a rotation test moves the gateway token to.
 ROTATED_TOKEN = "aig-rotated-token-9c8b7a6f5e"
 SECRET_VALUES = (TOKEN, OPENAI_KEY, ROTATED_TOKEN)
@@ -33,7 +37,7 @@ pytest_plugins = ["tests._google"]
 @pytest.fixture(scope="session")
 def secret_manager() -> Iterator[SecretManagerEmulator]:
     """The Secret Manager emulator, seeded with the gateway token and the OpenAI key."""
-    emulator = SecretManagerEmulator({TOKEN_SECRET: TOKEN, KEY_SECRET: OPENAI_KEY})
+    emulator = CREDENTIALS.secret_manager()
     emulator.start()
     yield emulator
     emulator.stop()
@@ -42,7 +46,7 @@ def secret_manager() -> Iterator[SecretManagerEmulator]:
 @pytest.fixture(scope="session")
 def gateway() -> Iterator[GatewayEmulator]:
     """The AI Gateway emulator, accepting TOKEN and OPENAI_KEY."""
-    emulator = GatewayEmulator(token=TOKEN, openai_key=OPENAI_KEY)
+    emulator = CREDENTIALS.gateway()
     emulator.start()
     yield emulator
     emulator.stop()
@@ -68,19 +72,12 @@ def serve(
     def start(target: str = "prompt", secrets: str = "manager", **env: str) -> FunctionServer:
         key = (target, secrets, *sorted(env.items()))
         if key not in running:
-            base = {
-                "AIG_BASE_URL": gateway.base_url("test-account", "test-gateway"),
-                "GOOGLE_CLOUD_PROJECT": PROJECT,
-            }
-            if secrets == "manager":
-                base |= {
-                    # Two of the three name forms: bare id, and projects/P/secrets/S.
-                    "AIG_TOKEN_SECRET": "aig-token",
-                    "OPENAI_API_KEY_SECRET": KEY_SECRET,
-                    "SECRETMANAGER_EMULATOR_HOST": secret_manager.address,
-                }
-            else:
-                base["AIG_TOKEN"] = TOKEN
+            base = function_env(
+                CREDENTIALS,
+                gateway=gateway,
+                secret_manager=secret_manager if secrets == "manager" else None,
+                key_in_env=False,
+            )
             log_path = log_dir / f"function-{len(running)}.log"
             running[key] = FunctionServer(target, base | env, log_path)
         return running[key]

@@ -1,0 +1,70 @@
+"""3. Cold start: spawn to first successful answer, the function versus hello-world functions
+(median of several starts), and the import profile of `import main`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bench._imports import profile_imports
+from bench._procs import Server, poll_until_answers
+from bench._results import ColdStart
+from bench._stats import median
+from bench._suite import PROMPT_BODY, Bench
+from emulators.stack import free_port
+
+__all__ = ["cold_starts", "imports"]
+
+
+def cold_starts(bench: Bench) -> None:
+    print("3. cold starts ...", flush=True)
+    variants: list[tuple[str, str, Callable[[], Server]]] = [
+        (
+            "function",
+            "the function (both secrets from Secret Manager)",
+            lambda: bench.start_function("cold-function", secrets="manager"),
+        ),
+        (
+            "function_env",
+            "the function (secrets in env: secret_delivery = env)",
+            lambda: bench.start_function("cold-function-env", secrets="env"),
+        ),
+        (
+            "hello_aio",
+            "hello world, functions_framework.aio",
+            lambda: bench.start_hello("cold-hello-aio", "aio_main.py"),
+        ),
+        (
+            "hello_flask",
+            "hello world, @functions_framework.http (Flask)",
+            lambda: bench.start_hello("cold-hello-flask", "main.py"),
+        ),
+    ]
+    answers: dict[str, list[float]] = {key: [] for key, _, _ in variants}
+    ports: dict[str, list[float]] = {key: [] for key, _, _ in variants}
+    for _ in range(bench.sizes.cold_starts):
+        for key, _, start in variants:
+            server = start()
+            try:
+                port_open, answered = poll_until_answers(server, body=PROMPT_BODY, timeout=60)
+            finally:
+                server.stop()
+            answers[key].append(round(answered, 4))
+            ports[key].append(round(port_open, 4))
+    for key, label, _ in variants:
+        bench.report.cold_start.append(
+            ColdStart(
+                variant=key,
+                label=label,
+                answer_s=answers[key],
+                port_open_s=ports[key],
+                median_answer_s=round(median(answers[key]), 4),
+                median_port_open_s=round(median(ports[key]), 4),
+            )
+        )
+
+
+def imports(bench: Bench) -> None:
+    print("3. import profile ...", flush=True)
+    env = bench.function_env(free_port(), secrets="manager")
+    bench.report.imports = profile_imports(env, python=bench.bin_dir / "python")

@@ -1,0 +1,196 @@
+"""The speed goals of the "Performance" issue, and how one run measures up to each.
+
+They live here, never in tests: a test asserts behaviour, a benchmark reports speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench._results import Goal, Measured, Report
+
+__all__ = ["GOALS", "Goals", "evaluate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Goals:
+    """The speed goals of the "Performance" issue. They live here, never in tests."""
+
+    overhead_p50_ms: float = 1.0
+    overhead_p99_ms: float = 5.0
+    in_flight_fraction: float = 0.95
+    cold_start_ratio: float = 1.3
+    memory_mb: float = 150.0  # 10^6 bytes
+    fetches_per_secret: int = 1
+    # "near the concurrency": at most this many connections per concurrent client.
+    connections_per_client: float = 2.0
+
+
+GOALS = Goals()
+
+
+def evaluate(report: Report) -> list[Goal]:
+    """Each goal of the issue: measured value and met / not met, in the issue's order."""
+    return [goal for check in _CHECKS for goal in check(report)]
+
+
+def _find(rows: list[Measured], key: str) -> Measured | None:
+    return next((m for m in rows if m.target == key), None)
+
+
+def _overhead(report: Report) -> list[Goal]:
+    goals: list[Goal] = []
+    for rows, how in ((report.sequential, "sequential"), (report.concurrent, "32 clients")):
+        direct, function = _find(rows, "direct"), _find(rows, "function")
+        if direct is None or function is None:
+            continue
+        for name, limit, added in (
+            ("p50", GOALS.overhead_p50_ms, function.result.p50 - direct.result.p50),
+            ("p99", GOALS.overhead_p99_ms, function.result.p99 - direct.result.p99),
+        ):
+            goals.append(
+                Goal(
+                    number=1,
+                    goal=f"overhead {name} <= {limit:g} ms ({how})",
+                    measured=f"{added:.2f} ms",
+                    met=added <= limit,
+                )
+            )
+    return goals
+
+
+def _in_flight(report: Report) -> list[Goal]:
+    goals: list[Goal] = []
+    for flight in report.in_flight:
+        if flight.measured.target != "function":
+            continue
+        result = flight.measured.result
+        summary = (
+            f"{flight.fraction:.3f} of {flight.ideal_rps:.0f}/s, {result.errors} errors, "
+            f"p99 {result.p99:,.0f} ms"
+        )
+        if flight.measured.clients == 200:
+            goals.append(
+                Goal(
+                    number=2,
+                    goal=f"200 in flight ({flight.arrivals}): >= {GOALS.in_flight_fraction:g} "
+                    "of 200/s, 0 errors",
+                    measured=summary,
+                    met=flight.fraction >= GOALS.in_flight_fraction and result.errors == 0,
+                )
+            )
+        else:
+            goals.append(
+                Goal(
+                    number=2,
+                    goal=f"{flight.measured.clients} in flight ({flight.arrivals}; where it "
+                    "bends, no goal)",
+                    measured=summary,
+                    met=None,
+                )
+            )
+    return goals
+
+
+def _cold_start(report: Report) -> list[Goal]:
+    goals: list[Goal] = []
+    cold = {c.variant: c for c in report.cold_start}
+    hello = cold.get("hello_aio")
+    for key, how in (("function", "secrets from Secret Manager"), ("function_env", "env secrets")):
+        start = cold.get(key)
+        if start is None or hello is None:
+            continue
+        ratio = start.median_answer_s / hello.median_answer_s
+        flask = cold.get("hello_flask")
+        vs_flask = (
+            f"; {start.median_answer_s / flask.median_answer_s:.2f}x Flask hello" if flask else ""
+        )
+        goals.append(
+            Goal(
+                number=3,
+                goal=f"cold start <= {GOALS.cold_start_ratio:g}x hello world aio ({how})",
+                measured=f"{start.median_answer_s:.2f} s vs {hello.median_answer_s:.2f} s = "
+                f"{ratio:.2f}x{vs_flask}",
+                met=ratio <= GOALS.cold_start_ratio,
+            )
+        )
+    return goals
+
+
+def _memory(report: Report) -> list[Goal]:
+    function_memory = [m for m in report.memory if m.target == "function"]
+    if not function_memory:
+        return []
+    worst = max(function_memory, key=lambda m: m.rss_mib)
+    megabytes = worst.rss_mib * 1.048576
+    return [
+        Goal(
+            number=4,
+            goal=f"memory (RSS of the process tree) <= {GOALS.memory_mb:g} MB",
+            measured=f"max {megabytes:.0f} MB = {worst.rss_mib:.0f} MiB ({worst.stage}); "
+            f"PSS {worst.pss_mib:.0f} MiB",
+            met=megabytes <= GOALS.memory_mb,
+        )
+    ]
+
+
+def _secret_fetches(report: Report) -> list[Goal]:
+    if report.burst is None:
+        return []
+    fetches = report.burst.fetches
+    return [
+        Goal(
+            number=5,
+            goal="200 simultaneous first requests: 1 fetch per secret",
+            measured=", ".join(f"{k.rsplit('/', 1)[-1]}: {v}" for k, v in fetches.items())
+            + f"; {report.burst.result.errors} errors",
+            met=all(v <= GOALS.fetches_per_secret for v in fetches.values())
+            and report.burst.result.errors == 0,
+        )
+    ]
+
+
+def _connections(report: Report) -> list[Goal]:
+    goals: list[Goal] = []
+    for conn in report.connections:
+        if conn.target != "function":
+            continue
+        limit = GOALS.connections_per_client * conn.clients
+        goals.append(
+            Goal(
+                number=6,
+                goal=f"connections for {conn.requests:,} requests at {conn.clients} clients "
+                f"<= {limit:.0f}",
+                measured=f"{conn.opened}",
+                met=conn.opened <= limit,
+            )
+        )
+    return goals
+
+
+def _streaming(report: Report) -> list[Goal]:
+    stream = {m.target: m for m in report.streaming}
+    if "function" not in stream or "direct" not in stream:
+        return []
+    via, straight = stream["function"].result, stream["direct"].result
+    return [
+        Goal(
+            number=7,
+            goal="streaming time to first event (no goal)",
+            measured=f"{via.first_body_p50:.2f} ms vs {straight.first_body_p50:.2f} ms direct "
+            f"(+{via.first_body_p50 - straight.first_body_p50:.2f} ms)",
+            met=None,
+        )
+    ]
+
+
+_CHECKS: tuple[Callable[[Report], list[Goal]], ...] = (
+    _overhead,
+    _in_flight,
+    _cold_start,
+    _memory,
+    _secret_fetches,
+    _connections,
+    _streaming,
+)
