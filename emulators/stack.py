@@ -40,7 +40,6 @@ __all__ = [
 ROOT = Path(__file__).resolve().parent.parent
 # The virtualenv's bin directory: functions-framework lives next to this interpreter.
 BIN = Path(sys.executable).parent
-START_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
