@@ -116,5 +116,3 @@ def make_tracer(settings: Settings) -> Tracer:
     from ._tracing_otel import OtelTracer  # only now: OpenTelemetry is heavy to import
 
     return OtelTracer.from_settings(settings)
-
-
