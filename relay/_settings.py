@@ -15,6 +15,7 @@ from ._errors import ConfigError
 
 __all__ = [
     "DEFAULT_API",
+    "DEFAULT_LOG_LEVEL",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MODEL",
@@ -23,6 +24,7 @@ __all__ = [
     "GATEWAY_HOST_URL",
     "Secret",
     "Settings",
+    "log_level_from_env",
 ]
 
 Api = Literal["responses", "chat"]
@@ -41,6 +43,8 @@ DEFAULT_SECRET_TIMEOUT_SECONDS = 5.0
 DEFAULT_SECRET_MAX_STALE_SECONDS = 3600.0
 DEFAULT_BATCH_MAX_ITEMS = 50
 DEFAULT_BATCH_CONCURRENCY = 8
+DEFAULT_LOG_LEVEL = "INFO"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _SECRET_ID = r"[A-Za-z0-9_-]{1,255}"  # noqa: S105 - a name pattern, not a password
 _SECRET_NAME_FORMS = (
@@ -102,6 +106,7 @@ class Settings:
     batch_max_items: int = DEFAULT_BATCH_MAX_ITEMS
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
     log_prompts: bool = False
+    log_level: str = DEFAULT_LOG_LEVEL
 
     @property
     def has_openai_key(self) -> bool:
@@ -157,6 +162,7 @@ class Settings:
                 env, "BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY, low=1, high=256
             ),
             log_prompts=_flag(env, "LOG_PROMPTS"),
+            log_level=log_level_from_env(env),
         )
 
 
@@ -264,3 +270,11 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if raw in _FALSE:
         return False
     raise ConfigError(f"{name} must be true or false, not {raw[:40]!r}")
+
+
+def log_level_from_env(env: Mapping[str, str]) -> str:
+    """LOG_LEVEL, upper-cased; read on its own too, since logging starts before the settings."""
+    value = (_text(env, "LOG_LEVEL") or DEFAULT_LOG_LEVEL).upper()
+    if value not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {value[:40]!r}")
+    return value
