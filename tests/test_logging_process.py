@@ -150,7 +150,7 @@ def test_debug_level_adds_retries_and_access_lines(serve: ServerFactory) -> None
     """LOG_LEVEL=DEBUG shows the retry lines and uvicorn's access lines, as JSON."""
     server = serve(LOG_LEVEL="DEBUG")
     request_id = f"dbg-{nonce()}"
-    body = {"prompt": "hi", "request_id": request_id}
+    body: dict[str, Any] = {"prompt": "hi", "request_id": request_id}
     body["metadata"] = {"emulator_fault": "503,ok", "nonce": request_id}
     assert server.post(body).status_code == 200
     assert server.log_for(request_id)["attempts"] == 2
@@ -165,7 +165,7 @@ def test_info_level_hides_retries(serve: ServerFactory) -> None:
     """At the default level the retry happens but writes no DEBUG line, nor an access line."""
     server = serve()
     request_id = f"info-{nonce()}"
-    body = {"prompt": "hi", "request_id": request_id}
+    body: dict[str, Any] = {"prompt": "hi", "request_id": request_id}
     body["metadata"] = {"emulator_fault": "503,ok", "nonce": request_id}
     assert server.post(body).status_code == 200
     assert server.log_for(request_id)["attempts"] == 2
