@@ -125,6 +125,17 @@ class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.setFormatter(JsonFormatter())
         self.addFilter(SecretFilter())
 
+    def emit(self, record: logging.LogRecord) -> None:
+        # StreamHandler.emit, less a second lock round trip in flush(): handle() holds the lock.
+        try:
+            stream = self.stream
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
     def handleError(self, record: logging.LogRecord) -> None:
         # The standard handler prints a plain-text traceback here; one JSON line says as much.
         error = sys.exc_info()[0]
@@ -150,8 +161,9 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     reapply()
     logging.captureWarnings(True)
-    # A logger left with no handler would print plain text through this one.
-    logging.lastResort = _handler
+    # A logger left with no handler prints WARNING and above through this one: JSON too.
+    logging.lastResort = JsonHandler(stream)
+    logging.lastResort.setLevel(logging.WARNING)
     sys.excepthook = _excepthook
     threading.excepthook = _thread_excepthook
     return _handler

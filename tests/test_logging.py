@@ -194,7 +194,9 @@ def test_configure_logging_levels(level: int) -> None:
     stream = io.StringIO()
     handler = logformat.configure_logging(level, stream)
     root = logging.getLogger()
-    assert root.handlers == [handler] and logging.lastResort is handler
+    assert root.handlers == [handler]
+    assert isinstance(logging.lastResort, JsonHandler)
+    assert logging.lastResort.level == logging.WARNING
     assert root.level == (logging.DEBUG if level == logging.DEBUG else max(level, logging.WARNING))
     assert logging.getLogger("relay").level == level
     for name in SERVER_LOGGERS:
