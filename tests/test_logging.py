@@ -135,6 +135,18 @@ def test_short_values_are_not_secrets() -> None:
     assert redact("a short word") == "a short word"
 
 
+def test_unicode_line_breaks_stay_inside_the_line(lines: Lines) -> None:
+    """U+0085, U+2028 and U+2029 (legal raw in JSON) are escaped: one line for every reader."""
+    text = "a\x85b\u2028c\u2029d\ne"
+    handler = logging.getLogger("relay").handlers[-1]
+    log("WARNING", text, error=text)
+    assert isinstance(handler, JsonHandler)
+    raw = handler.stream.getvalue()
+    assert len(raw.splitlines()) == 1, raw
+    (line,) = lines()
+    assert (line["message"], line["error"]) == (text, text)
+
+
 def test_unencodable_field_keeps_the_line(lines: Lines) -> None:
     """An object becomes its str; a field msgspec refuses costs the fields, never the line."""
     looped: dict[str, Any] = {}
