@@ -95,8 +95,9 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = _format_exception(record.exc_info)
         if record.exc_text:
             stack = record.exc_text
-        elif _STACK_START in message:
+        elif record.name == "root" and _STACK_START in message:
             # functions-framework logs an exception as text: "Exception on / [POST]\nTraceback..."
+            # (only there: a caller's text in the relay's own lines must not pose as a traceback)
             head, _, tail = message.partition(_STACK_START)
             stack = _STACK_START + tail
             message = head.rstrip() or tail.rstrip().rpartition("\n")[2]

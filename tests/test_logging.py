@@ -172,6 +172,9 @@ def test_text_traceback_moves_to_stack_trace() -> None:
     )
     bare = logging.LogRecord("root", logging.ERROR, "", 0, text, (), None)
     assert json.loads(logformat.JsonFormatter().format(bare))["message"] == "ValueError: boom"
+    # A caller's text in the relay's own line stays the message: no fake Error Reporting entry.
+    own = logging.LogRecord("relay", logging.WARNING, "", 0, f"unknown field {text}", (), None)
+    assert "stack_trace" not in json.loads(logformat.JsonFormatter().format(own))
 
 
 @pytest.mark.parametrize(
