@@ -1,10 +1,11 @@
 """JSON logging for the whole process, kept in place after the server sets up its own.
 
 `functions-framework --target=...` imports main.py first, then starts gunicorn with uvicorn
-workers. gunicorn's `Logger.setup` (when its arbiter starts, and on SIGHUP) and uvicorn's
-`Config.configure_logging` (when a worker is made; `uvicorn.run` in --debug mode) each install
+workers. gunicorn's `Logger.setup` (when its arbiter starts, and on SIGHUP) and the uvicorn
+worker (which copies gunicorn's handlers, then runs `Config.configure_logging`) each install
 plain-text handlers after that import. So logging is configured at import and put back right
-after each of those two methods runs.
+after each of those two methods runs. (`--debug` runs `uvicorn.run` without gunicorn; that
+local-only mode is not hooked.)
 """
 
 from __future__ import annotations
@@ -22,11 +23,6 @@ from relay._settings import DEFAULT_LOG_LEVEL, log_level_from_env
 
 __all__ = ["setup_logging"]
 
-# (module, class, method) of each server's logging set-up that runs after main.py is imported.
-_SERVER_SETUPS = (
-    ("gunicorn.glogging", "Logger", "setup"),
-    ("uvicorn.config", "Config", "configure_logging"),
-)
 _HOOKED = "_relay_json_logging"
 
 
@@ -37,8 +33,18 @@ def setup_logging(env: Mapping[str, str] | None = None) -> None:
     except ConfigError:
         level = DEFAULT_LOG_LEVEL  # check_settings() reports the bad value, in JSON
     configure_logging(logging.getLevelNamesMapping()[level])
-    for module, cls, method in _SERVER_SETUPS:
-        _run_after(module, cls, method, reapply)
+    _run_after("gunicorn.glogging", "Logger", "setup", _after_gunicorn)
+
+
+def _after_gunicorn() -> None:
+    reapply()
+    # uvicorn is hooked only now, when the arbiter starts and is about to load its uvicorn
+    # worker anyway: importing it with main.py would add ~20 ms to `import main`.
+    _hook_uvicorn()
+
+
+def _hook_uvicorn() -> None:
+    _run_after("uvicorn.config", "Config", "configure_logging", reapply)
 
 
 def _run_after(
