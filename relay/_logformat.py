@@ -51,11 +51,7 @@ _SEVERITY_OF_LEVEL = {level: name for level, name in _SEVERITIES} | {logging.DEB
 _STACK_START = "Traceback (most recent call last):"
 # JSON allows these raw inside strings, but they end a line for str.splitlines() and for
 # JavaScript: escaped, so a line is one line for every reader.
-_LINE_BREAKS = (
-    (b"\xc2\x85", b"\\u0085"),
-    (b"\xe2\x80\xa8", b"\\u2028"),
-    (b"\xe2\x80\xa9", b"\\u2029"),
-)
+_LINE_BREAKS = (("\x85", "\\u0085"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
 class SecretFilter(logging.Filter):
@@ -122,10 +118,12 @@ class JsonFormatter(logging.Formatter):
             # A field that cannot be encoded must not cost the line (nor the request) itself.
             fallback = {"severity": severity, "message": message, "log_error": type(exc).__name__}
             line = self._encoder.encode(fallback)
-        for raw, escaped in _LINE_BREAKS:
-            if raw in line:
-                line = line.replace(raw, escaped)
-        return redact(line.decode("utf-8", "replace"))
+        text = line.decode("utf-8", "replace")
+        if not text.isascii():  # searched as str: bytes.find is ~15 times slower for these
+            for raw, escaped in _LINE_BREAKS:
+                if raw in text:
+                    text = text.replace(raw, escaped)
+        return redact(text)
 
 
 class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
