@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import functions_framework.aio
 from cloudevents.http.event import CloudEvent
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from handlers._logsetup import setup_logging
 from handlers._runtime import check_settings
-from handlers.event import handle_event
+from handlers.event import RetryableFailure, handle_event
 from handlers.http import handle_http
+from relay import log
 
+# Before anything logs: every line from here on, the framework's and the server's too, is JSON.
+setup_logging()
 check_settings()
 
 
@@ -27,4 +32,10 @@ async def prompt(request: Request) -> Response:
 @functions_framework.aio.cloud_event
 async def prompt_event(event: CloudEvent) -> None:
     """Run the prompt a Pub/Sub message carries; raise only when a redelivery could succeed."""
-    await handle_event(event)
+    try:
+        await handle_event(event)
+    except RetryableFailure as exc:
+        # An expected outcome, not a crash: one line, then a 500 that Starlette answers without
+        # the framework's crash traceback (it logs no HTTPException).
+        log("WARNING", "event failed transiently; Pub/Sub redelivers it", error=str(exc))
+        raise HTTPException(500, "retryable failure; Pub/Sub redelivers the message") from exc

@@ -14,6 +14,7 @@ extended both ways along the secret, and kept when the run is long enough.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -45,12 +46,14 @@ def register_secret(value: str) -> None:
     """Remember a secret value, so that no answer, event or log line can carry a piece of it."""
     if len(value) < MIN_PIECE_CHARS:
         return
-    chunks = tuple(
-        (value[offset : offset + _CHUNK], offset)
-        for offset in range(0, len(value) - _CHUNK + 1, _CHUNK)
-    )
+    # Its JSON-escaped form too: a value with a quote or a backslash is escaped in a log line.
+    escaped = json.dumps(value)[1:-1]
     with _lock:
-        _secrets[value] = chunks
+        for form in {value, escaped}:
+            _secrets[form] = tuple(
+                (form[offset : offset + _CHUNK], offset)
+                for offset in range(0, len(form) - _CHUNK + 1, _CHUNK)
+            )
 
 
 def scrub(text: str) -> str:

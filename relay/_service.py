@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import time
-import traceback
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -417,7 +416,7 @@ class Relay:
             event="internal_error",
             request_id=request_id,
             error=redact(f"{type(exc).__name__}: {exc}"),
-            traceback=redact("".join(traceback.format_exception(exc))),
+            exc=exc,  # its traceback, causes included, becomes the line's `stack_trace`
         )
         error = InternalError(f"internal error; the logs hold details under {request_id}")
         error.__cause__ = exc

@@ -16,6 +16,7 @@ from ._errors import ConfigError
 
 __all__ = [
     "DEFAULT_API",
+    "DEFAULT_LOG_LEVEL",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MODEL",
@@ -26,6 +27,7 @@ __all__ = [
     "Secret",
     "Settings",
     "credential_problem",
+    "log_level_from_env",
 ]
 
 Api = Literal["responses", "chat"]
@@ -51,6 +53,8 @@ DEFAULT_BATCH_CONCURRENCY = 8
 DEFAULT_RESULTS_PREFIX = "results/"
 # The most one delivery (all sinks, retries included) may take before it counts as failed.
 DEFAULT_DELIVERY_TIMEOUT_SECONDS = 10.0
+DEFAULT_LOG_LEVEL = "INFO"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _SECRET_ID = r"[A-Za-z0-9_-]{1,255}"  # noqa: S105 - a name pattern, not a password
 _SECRET_NAME_FORMS = (
@@ -141,6 +145,7 @@ class Settings:
     gateway_collect_log_payload: bool | None = None
     gateway_zdr: bool | None = None
     gateway_byok_alias: str | None = None
+    log_level: str = DEFAULT_LOG_LEVEL
 
     @property
     def has_openai_key(self) -> bool:
@@ -217,6 +222,7 @@ class Settings:
             gateway_collect_log_payload=_optional_flag(env, "GATEWAY_COLLECT_LOG_PAYLOAD"),
             gateway_zdr=_optional_flag(env, "GATEWAY_ZDR"),
             gateway_byok_alias=_byok_alias(env),
+            log_level=log_level_from_env(env),
         )
 
 
@@ -424,3 +430,11 @@ def _byok_alias(env: Mapping[str, str]) -> str | None:
     if raw is not None and not _BYOK_ALIAS.fullmatch(raw):
         raise ConfigError("GATEWAY_BYOK_ALIAS must be 1 to 64 of A-Z a-z 0-9 . _ -")
     return raw
+
+
+def log_level_from_env(env: Mapping[str, str]) -> str:
+    """LOG_LEVEL, upper-cased; read on its own too, since logging starts before the settings."""
+    value = (_text(env, "LOG_LEVEL") or DEFAULT_LOG_LEVEL).upper()
+    if value not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {value[:40]!r}")
+    return value

@@ -106,3 +106,22 @@ def scan_for_secrets(values: tuple[str, ...]) -> list[str]:
         text = path.read_text(errors="replace") if path.exists() else ""
         hits.extend(f"{path}" for value in values if value in text)
     return hits
+
+
+def non_json_lines() -> list[str]:
+    """Every captured log line that is not one JSON object with a `severity` and a `message`."""
+    bad: list[str] = []
+    for path in LOG_FILES:
+        text = path.read_text(errors="replace") if path.exists() else ""
+        for number, line in enumerate(text.splitlines(), 1):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                data = None
+            if not (
+                isinstance(data, dict)
+                and isinstance(data.get("severity"), str)
+                and isinstance(data.get("message"), str)
+            ):
+                bad.append(f"{path.name}:{number}: {line[:200]}")
+    return bad

@@ -88,10 +88,17 @@ def serve(
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if any secret value reached a captured log line or an answer."""
+    """Fail the run if any secret value reached a captured log line or an answer, or if any line
+    a function process wrote is not one JSON object with `severity` and `message`."""
     from tests import _servers
 
     hits = _servers.scan_for_secrets(SECRET_VALUES)
     if hits:
         print("\nSECRET LEAK: secret values found in:\n  " + "\n  ".join(hits))
+        session.exitstatus = 1
+    not_json = _servers.non_json_lines()
+    if not_json:
+        print(
+            "\nNOT JSON: function log lines that are not JSON objects:\n  " + "\n  ".join(not_json)
+        )
         session.exitstatus = 1

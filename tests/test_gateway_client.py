@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from relay import ConfigError, Relay, SecretUnavailable, Settings
+from relay._logging import FIELDS_ATTR
 
 OK_CHAT = {
     "id": "chatcmpl-1",
@@ -517,12 +519,8 @@ def test_batch_shares_one_deadline() -> None:
     assert elapsed < 1.2  # six items one at a time would take 1.5 s without the shared deadline
 
 
-def test_failure_log_line_carries_the_gateway_log_id() -> None:
+def test_failure_log_line_carries_the_gateway_log_id(caplog: pytest.LogCaptureFixture) -> None:
     """When the gateway answered an error, its log id is on the request's log line."""
-    import io
-
-    from relay._logging import set_stream
-
     handler, _ = scripted(
         httpx.Response(
             400,
@@ -530,11 +528,7 @@ def test_failure_log_line_carries_the_gateway_log_id() -> None:
             headers={"cf-aig-log-id": "LOG-400"},
         )
     )
-    stream = io.StringIO()
-    set_stream(stream)
-    try:
+    with caplog.at_level(logging.INFO, logger="relay"):
         answer(make_relay(handler), {"prompt": "hi"})
-    finally:
-        set_stream(None)
-    line = json.loads(stream.getvalue().splitlines()[-1])
+    line = getattr(caplog.records[-1], FIELDS_ATTR)
     assert (line["outcome"], line["gateway_log_id"]) == ("upstream_rejected", "LOG-400")
