@@ -17,6 +17,8 @@ import msgspec
 
 from emulators import _toolloop
 from emulators._errors import JsonObject, model_not_found, openai_error
+from emulators._json import content_text as _content_text
+from emulators._json import json_type as _json_type
 
 REFUSAL_TEXT = "I'm sorry, I can't help with that."
 # Reasoning models report this many hidden reasoning tokens, counted into the output tokens.
@@ -26,7 +28,6 @@ SNAPSHOT_SUFFIX = "-2024-07-18"
 
 _REFUSE = re.compile(r"\bREFUSE\b")
 # A tuple, not a set: a part's `type` may be any JSON value, and a list cannot be hashed.
-_TEXT_PART_TYPES = ("text", "input_text", "output_text")
 _encoder = msgspec.json.Encoder()
 
 
@@ -344,21 +345,6 @@ def _fill(schema: Any, name: str | None, state: _Fill) -> Any:
     return None
 
 
-def _content_text(content: Any) -> str:
-    """Text of a message's content: a string, or the text parts of a list, space-joined."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(
-            part["text"]
-            for part in content
-            if isinstance(part, dict)
-            and part.get("type") in _TEXT_PART_TYPES
-            and isinstance(part.get("text"), str)
-        )
-    return ""
-
-
 def _dicts(value: Any) -> list[JsonObject]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
@@ -385,17 +371,3 @@ def _check_known_model(model: str) -> None:
 
 def _invalid(param: str, code: str, message: str) -> RequestError:
     return RequestError(openai_error(message, "invalid_request_error", param, code))
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"

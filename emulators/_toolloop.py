@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulators._errors import JsonObject, openai_error
+from emulators._json import content_text as _text
 from emulators._wire import WireError, chat_message_type, check, responses_item_type
 
 __all__ = ["ToolLoopError", "ToolOutput", "chat_tool_outputs", "reply", "responses_tool_outputs"]
 
 _RESPONSES_LOOP_ITEMS = frozenset({"function_call", "function_call_output"})
-_TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
 
 
 class ToolLoopError(Exception):
@@ -159,17 +159,3 @@ def _chat_error(message: str, param: str) -> ToolLoopError:
     # "messages.[N]" spelling (as reported for the "role 'tool'" one; the param of the other two
     # is not on record, so it follows the same pattern).
     return ToolLoopError(openai_error(message, "invalid_request_error", param, None))
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(
-            part["text"]
-            for part in content
-            if isinstance(part, dict)
-            and part.get("type") in _TEXT_PARTS
-            and isinstance(part.get("text"), str)
-        )
-    return ""

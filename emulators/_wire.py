@@ -19,6 +19,7 @@ import typing
 from typing import Any, Literal, NotRequired, Required, Union
 
 from emulators._errors import JsonObject, openai_error
+from emulators._json import json_type as _json_type
 
 __all__ = ["WireError", "chat_message_type", "check", "responses_item_type"]
 
@@ -206,17 +207,3 @@ def _join(path: str, key: str) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:80] + "…"
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
