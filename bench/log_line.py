@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.log_line [--number 20000] [--old-ref 574ff20]
 
-Both write the same "prompt completed" line (the fields `Relay._log_success` passes, one secret
+Both write the same "prompt completed" line (the fields `Outcomes.success` passes, one secret
 registered) to a stream that drops it; the old writer is loaded from git (`--old-ref`). Prints the
 best of several timeit repeats (thread CPU time), in microseconds per line.
 """
