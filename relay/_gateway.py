@@ -8,9 +8,7 @@ runs under `asyncio.timeout` for the time that is left, so a trickling body cann
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -31,23 +29,18 @@ from ._errors import (
 )
 from ._logging import log
 from ._normalize import classify_error
+from ._pools import ShardedPools
 from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
 from ._secrets import Credentials, Secrets
 from ._settings import Settings
 from ._translate import UpstreamCall
 
-__all__ = ["MAX_CONNECTIONS", "GatewayClient", "Reply"]
+__all__ = ["GatewayClient", "Reply"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Sized for hundreds of slow LLM calls in flight on one instance.
-MAX_CONNECTIONS = 1024
-# Connections are spread over this many pools (see GatewayClient._http).
-POOL_SHARDS = 32
-KEEPALIVE_EXPIRY_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10.0
-USER_AGENT = "aig-prompt-function/0.1"
 # Bodies larger than this are not what an LLM answers; refuse rather than buffer them.
 MAX_UPSTREAM_BODY_BYTES = 32 * 1024 * 1024
 # An error body is read for its message and code only.
@@ -85,48 +78,13 @@ class GatewayClient:
     ) -> None:
         self._settings = settings
         self._secrets = secrets
-        self._transport = transport
         self._clock = clock
         self._rand = rand
-        self._clients: dict[int, httpx.AsyncClient] = {}
-        self._tls: ssl.SSLContext | None = None
-        self._next = itertools.count()
-
-    def _http(self) -> httpx.AsyncClient:
-        """One of POOL_SHARDS clients, in turn, each created on first use.
-
-        httpcore's pool walks every connection it holds for each request it places (quadratic
-        in the connections in use), so one pool of hundreds of connections spends most of the
-        CPU on bookkeeping and collapses when a burst arrives. Shards keep each pool small;
-        keep-alive works the same within each.
-        """
-        shard = next(self._next) % POOL_SHARDS
-        client = self._clients.get(shard)
-        if client is None:
-            if self._tls is None:
-                # One TLS context for all shards: each would otherwise load the CA bundle again.
-                self._tls = httpx.create_ssl_context()
-            client = self._clients[shard] = httpx.AsyncClient(
-                verify=self._tls,
-                base_url=self._settings.base_url,
-                transport=self._transport,
-                limits=httpx.Limits(
-                    max_connections=MAX_CONNECTIONS // POOL_SHARDS,
-                    max_keepalive_connections=MAX_CONNECTIONS // POOL_SHARDS,
-                    keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
-                ),
-                headers={"user-agent": USER_AGENT},
-                # Nothing from a response may send us elsewhere.
-                follow_redirects=False,
-                trust_env=False,
-            )
-        return client
+        self._pools = ShardedPools(settings.base_url, transport)
 
     async def aclose(self) -> None:
         """Close pooled connections."""
-        clients, self._clients = self._clients, {}
-        for client in clients.values():
-            await client.aclose()
+        await self._pools.aclose()
 
     async def send(
         self, call: UpstreamCall, parse: Callable[[Any], T], *, deadline: float
@@ -306,7 +264,7 @@ class GatewayClient:
     ) -> httpx.Response:
         """One POST; returns a 2xx response with its body unread, raises for anything else."""
         remaining = deadline - self._clock()
-        client = self._http()
+        client = self._pools.next()
         request = client.build_request(
             "POST",
             call.path,

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 
 from ._errors import InvalidRequest
+from ._messages import check_messages
+from ._nesting import json_depth
 from ._settings import MAX_MODEL_CHARS, Api
 
 __all__ = [
@@ -204,53 +206,6 @@ class PromptRequest(_Strict):
         }
 
 
-def check_messages(messages: list[Message]) -> None:
-    """The tool-loop rules msgspec cannot express; raise ValueError naming the place."""
-    calls: set[str] = set()  # ids of the calls made so far
-    for index, message in enumerate(messages):
-        where = f"messages[{index}]"
-        if message.tool_calls is not None and message.role != "assistant":
-            raise ValueError(f"{where}.tool_calls: only an assistant message may carry tool_calls")
-        if message.role == "tool":
-            if message.tool_call_id is None:
-                raise ValueError(f"{where}.tool_call_id: required in a tool message")
-            if message.tool_call_id not in calls:
-                raise ValueError(
-                    f"{where}.tool_call_id: {message.tool_call_id[:64]!r} names no call "
-                    "made in an earlier assistant message's tool_calls"
-                )
-            _check_tool_content(message.content, where)
-        elif message.tool_call_id is not None:
-            raise ValueError(f"{where}.tool_call_id: only a tool message carries tool_call_id")
-        if message.content is None and message.tool_calls is None:
-            raise ValueError(
-                f"{where}.content: required (only an assistant message with tool_calls may "
-                "leave it out)"
-            )
-        for position, call in enumerate(message.tool_calls or ()):
-            if call.id in calls:
-                raise ValueError(
-                    f"{where}.tool_calls[{position}].id: {call.id[:64]!r} is used by an "
-                    "earlier call"
-                )
-            calls.add(call.id)
-
-
-# What a tool's output may be made of, besides a plain string.
-_TOOL_TEXT_PARTS = frozenset({"text", "input_text"})
-
-
-def _check_tool_content(content: object, where: str) -> None:
-    if not isinstance(content, list):
-        return  # a string, or None (refused by the caller with the usual message)
-    for position, part in enumerate(content):
-        if part.get("type") not in _TOOL_TEXT_PARTS or not isinstance(part.get("text"), str):
-            raise ValueError(
-                f"{where}.content[{position}]: a tool message's content is a string or text "
-                'parts ({"type": "text", "text": "..."})'
-            )
-
-
 class BatchRequest(_Strict):
     """`{"requests": [...]}`: several prompts answered together, in order."""
 
@@ -294,10 +249,10 @@ def _checked(request: PromptRequest, body: bytes) -> PromptRequest:
     8 MiB body of empty objects took seconds), the text passes below run at C speed. A part can
     nest no deeper than the body holding it, so most bodies are done after the first measure.
     """
-    if _json_depth(body, MAX_NESTING) <= MAX_NESTING:
+    if json_depth(body, MAX_NESTING) <= MAX_NESTING:
         return request
     for name, value in request.free_form().items():
-        if value is not None and _json_depth(msgspec.json.encode(value), MAX_NESTING) > MAX_NESTING:
+        if value is not None and json_depth(msgspec.json.encode(value), MAX_NESTING) > MAX_NESTING:
             raise InvalidRequest(f"{name} is nested too deeply (more than {MAX_NESTING} levels)")
     return request
 
@@ -325,29 +280,6 @@ _PATTERN_WORDS = {
     r"^[A-Za-z0-9_-]{1,64}\Z": "1 to 64 of A-Z a-z 0-9 _ -",
     BYOK_ALIAS_PATTERN: "1 to 64 of A-Z a-z 0-9 . _ -",
 }
-
-
-# Strings (whose brackets are text) and everything but brackets are dropped before measuring.
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"')
-_BRACKETS_ONLY = bytes.maketrans(b"{}", b"[]")
-_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
-
-
-def _json_depth(text: bytes, limit: int) -> int:
-    """How deeply valid JSON `text` nests arrays and objects, counted up to `limit` + 1.
-
-    Each pass deletes the innermost pairs, so the number of passes that leave something is the
-    depth. Only for text a JSON decoder accepted (strings well formed), so the string pattern
-    runs in one linear sweep.
-    """
-    brackets = _JSON_STRING.sub(b"", text).translate(_BRACKETS_ONLY, _NOT_BRACKETS)
-    depth = 0
-    while brackets and depth <= limit:
-        shorter = brackets.replace(b"[]", b"")
-        if len(shorter) == len(brackets):
-            break  # not balanced: not JSON a decoder accepted
-        brackets, depth = shorter, depth + 1
-    return depth
 
 
 def _describe(message: str) -> str:

@@ -5,13 +5,21 @@ A missing or malformed setting raises ConfigError naming the variable and what i
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ._cost import Price, parse_custom_prices
+from ._env import bucket as _bucket
+from ._env import flag as _flag
+from ._env import integer as _integer
+from ._env import number as _number
+from ._env import optional_flag as _optional_flag
+from ._env import prefix as _prefix
+from ._env import text as _text
+from ._env import topic as _topic
+from ._env import url as _url
 from ._errors import ConfigError
 
 __all__ = [
@@ -65,19 +73,9 @@ _SECRET_NAME_FORMS = (
     re.compile(rf"(?P<secret>{_SECRET_ID})"),
 )
 # Pub/Sub topic ids: 3-255 characters, starting with a letter, not starting with "goog".
-_TOPIC_ID = r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}"
-_TOPIC_FORMS = (
-    re.compile(
-        rf"projects/(?P<project>[a-z][a-z0-9.:-]{{4,61}}[a-z0-9])/topics/(?P<topic>{_TOPIC_ID})"
-    ),
-    re.compile(rf"(?P<topic>{_TOPIC_ID})"),
-)
 # Cloud Storage bucket names: lowercase letters, digits, - _ . ; begin and end with a letter/digit.
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
 _ID_PART = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _BYOK_ALIAS = re.compile(r"[A-Za-z0-9._-]{1,64}")  # as the request's byok_alias
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 class Secret:
@@ -210,7 +208,7 @@ class Settings:
             tracing_endpoint=_url(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
             results_topic=_topic(env, "RESULTS_TOPIC", project),
             results_bucket=_bucket(env, "RESULTS_BUCKET"),
-            results_prefix=_prefix(env, "RESULTS_PREFIX"),
+            results_prefix=_prefix(env, "RESULTS_PREFIX", DEFAULT_RESULTS_PREFIX),
             delivery_timeout=_number(
                 env,
                 "DELIVERY_TIMEOUT_SECONDS",
@@ -224,11 +222,6 @@ class Settings:
             gateway_byok_alias=_byok_alias(env),
             log_level=log_level_from_env(env),
         )
-
-
-def _text(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
 
 
 def _base_url(env: Mapping[str, str]) -> str:
@@ -284,50 +277,6 @@ def credential_problem(value: str) -> str | None:
     return None
 
 
-def _topic(env: Mapping[str, str], name: str, project: str | None) -> str | None:
-    """A Pub/Sub topic as `projects/P/topics/T`; a bare `T` takes GOOGLE_CLOUD_PROJECT."""
-    raw = _text(env, name)
-    if raw is None:
-        return None
-    for form in _TOPIC_FORMS:
-        match = form.fullmatch(raw)
-        if match is None:
-            continue
-        topic_project = match.groupdict().get("project") or project
-        if topic_project is None:
-            raise ConfigError(f"{name} is a bare topic id, so GOOGLE_CLOUD_PROJECT must be set")
-        if match["topic"].startswith("goog"):
-            break
-        return f"projects/{topic_project}/topics/{match['topic']}"
-    raise ConfigError(
-        f"{name} must be projects/P/topics/T or a bare topic id (3-255 characters, starting "
-        f"with a letter), not {raw[:80]!r}"
-    )
-
-
-def _bucket(env: Mapping[str, str], name: str) -> str | None:
-    raw = _text(env, name)
-    if raw is None:
-        return None
-    bucket = raw.removeprefix("gs://").rstrip("/")
-    if not _BUCKET.fullmatch(bucket):
-        raise ConfigError(
-            f"{name} must be a Cloud Storage bucket name (3-222 of a-z 0-9 - _ ., starting and "
-            f"ending with a letter or digit), not {raw[:80]!r}"
-        )
-    return bucket
-
-
-def _prefix(env: Mapping[str, str], name: str) -> str:
-    """An object-name prefix; set but empty means none."""
-    if name not in env:
-        return DEFAULT_RESULTS_PREFIX
-    raw = env[name].strip()
-    if len(raw) > 512 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
-        raise ConfigError(f"{name} must be at most 512 characters with no control characters")
-    return raw
-
-
 def _secret_value(env: Mapping[str, str], name: str) -> Secret | None:
     raw = env.get(name, "").strip()
     if not raw:
@@ -366,63 +315,11 @@ def _allowed_models(env: Mapping[str, str]) -> frozenset[str] | None:
     return models
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
-    raw = _text(env, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw[:40]!r}") from exc
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {raw[:40]!r}")
-    return value
-
-
-def _integer(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
-    raw = _text(env, name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, not {raw[:40]!r}") from exc
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
-    return value
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false, not {raw[:40]!r}")
-
-
 def _tracing(env: Mapping[str, str]) -> bool:
     value = (_text(env, "TRACING") or "off").lower()
     if value not in ("off", "otel"):
         raise ConfigError(f"TRACING must be 'off' or 'otel', not {value[:40]!r}")
     return value == "otel"
-
-
-def _url(env: Mapping[str, str], name: str) -> str | None:
-    value = _text(env, name)
-    if value is not None and (
-        not value.startswith(("http://", "https://")) or any(c.isspace() for c in value)
-    ):
-        raise ConfigError(f"{name} must be an http(s) URL")
-    return value
-
-
-def _optional_flag(env: Mapping[str, str], name: str) -> bool | None:
-    """true/false, or None when unset (the gateway's own default then applies)."""
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return None
-    return _flag(env, name)
 
 
 def _byok_alias(env: Mapping[str, str]) -> str | None:
