@@ -7,7 +7,7 @@ from typing import Any
 __all__ = ["content_text", "json_type"]
 
 # Content parts that carry text, in either API's request shapes.
-TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
+TEXT_PART_TYPES = ("text", "input_text", "output_text")  # a tuple: `in` works for any value
 
 
 def json_type(value: Any) -> str:

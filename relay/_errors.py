@@ -27,6 +27,8 @@ from typing import Any, ClassVar
 from ._scrub import passed_on_code, scrub
 
 __all__ = [
+    "BLOCKED_CODES",
+    "UPSTREAM_STATUS_ERRORS",
     "BodyTimeout",
     "ConfigError",
     "ContentBlocked",
@@ -43,6 +45,7 @@ __all__ = [
     "UpstreamError",
     "UpstreamRejected",
     "UpstreamTimeout",
+    "upstream_error_type",
 ]
 
 
@@ -192,3 +195,37 @@ class InternalError(RelayError):
 
     type = "internal"
     status = 500
+
+
+# --- upstream HTTP errors onto the contract's rows: the one place this mapping lives ------------
+
+# The gateway's own codes for a guardrail (2016 prompt, 2017 answer) or DLP (2029 prompt, 2030
+# answer) block. Guardrail blocks answer 424; a scanner outage (503, 7013) is not a block.
+BLOCKED_CODES = frozenset({2016, 2017, 2029, 2030})
+GUARDRAIL_STATUS = 424
+# Upstream statuses with a row of their own; any other 4xx but 408/409 is the caller's request
+# (upstream_rejected), anything else (408, 409, 5xx) is the upstream's trouble (upstream_error).
+UPSTREAM_STATUS_ERRORS: dict[int, type[RelayError]] = {
+    401: UpstreamAuth,
+    403: UpstreamAuth,
+    429: RateLimited,
+    GUARDRAIL_STATUS: ContentBlocked,
+}
+_TRANSIENT_4XX = frozenset({408, 409})
+
+
+def upstream_error_type(
+    status: int, code: str | int | None = None, *, from_gateway: bool = False
+) -> type[RelayError]:
+    """The contract's error class for an upstream HTTP error status (and the gateway's code)."""
+    if status in (401, 403):
+        return UpstreamAuth  # before anything a body says: credentials come first
+    if from_gateway:
+        number = int(code) if isinstance(code, str) and code.isdigit() else code
+        if number in BLOCKED_CODES or status == GUARDRAIL_STATUS:
+            return ContentBlocked  # a 424 with a code not documented yet is still a verdict
+    if status in UPSTREAM_STATUS_ERRORS and status != GUARDRAIL_STATUS:
+        return UPSTREAM_STATUS_ERRORS[status]
+    if 400 <= status < 500 and status not in _TRANSIENT_4XX:
+        return UpstreamRejected
+    return UpstreamError

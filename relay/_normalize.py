@@ -13,12 +13,12 @@ from typing import Any
 import msgspec
 
 from ._errors import (
-    ContentBlocked,
+    BLOCKED_CODES,
     RateLimited,
     RelayError,
     UpstreamAuth,
     UpstreamError,
-    UpstreamRejected,
+    upstream_error_type,
 )
 from ._request import Api
 from ._scrub import passed_on, passed_on_code
@@ -34,13 +34,7 @@ __all__ = [
 
 # An upstream message is shown to the caller, but only this much of it.
 MAX_UPSTREAM_MESSAGE_CHARS = 500
-# Statuses the gateway or provider use for "your request is wrong" (guardrails answer 424).
-_REJECTED_STATUSES = frozenset({400, 404, 413, 422, 424})
 _FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter"})
-# The gateway's own codes for a guardrail (2016 prompt, 2017 answer) or DLP (2029 prompt, 2030
-# answer) block. Guardrail blocks answer 424; a scanner outage (503, 7013) is not a block.
-BLOCKED_CODES = frozenset({2016, 2017, 2029, 2030})
-_GUARDRAIL_STATUS = 424
 
 
 class FailedResponse(UpstreamError):
@@ -201,31 +195,17 @@ def classify_error(status: int, body: bytes, *, retry_after: float | None = None
     code, message, source = _error_details(body)
     where = f"{source} answered {status}"
     text = f"{where}: {message}" if message else where
-    if status in (401, 403):
+    kind = upstream_error_type(status, code, from_gateway=source == "gateway")
+    if kind is UpstreamAuth:
         # Provider messages about keys quote part of the key: never pass them on.
         who = "gateway token" if source == "gateway" else "provider credentials"
-        return UpstreamAuth(
-            f"{where}: the {who} were refused", upstream_status=status, upstream_code=code
-        )
-    if _blocked(code, source, status):
-        return ContentBlocked(text, upstream_status=status, upstream_code=code)
-    if status == 429:
-        return RateLimited(
-            text, upstream_status=status, upstream_code=code, retry_after=retry_after
-        )
-    if status in _REJECTED_STATUSES or (400 <= status < 500 and status not in (408, 409)):
-        return UpstreamRejected(text, upstream_status=status, upstream_code=code)
-    return UpstreamError(text, upstream_status=status, upstream_code=code)
-
-
-def _blocked(code: str | int | None, source: str, status: int) -> bool:
-    """Whether the gateway refused the content itself (guardrails or DLP), not the request."""
-    if source != "gateway":
-        return False
-    if isinstance(code, str) and code.isdigit():
-        code = int(code)
-    # A 424 with a code not documented yet is still a guardrail verdict.
-    return code in BLOCKED_CODES or status == _GUARDRAIL_STATUS
+        text = f"{where}: the {who} were refused"
+    return kind(
+        text,
+        upstream_status=status,
+        upstream_code=code,
+        retry_after=retry_after if kind is RateLimited else None,
+    )
 
 
 def _error_details(body: bytes) -> tuple[str | int | None, str, str]:
