@@ -53,7 +53,6 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import hashlib
 import itertools
 import re
 import signal
@@ -70,6 +69,7 @@ import h11
 import msgspec
 
 from emulators import _errors
+from emulators._cache import ResponseCache, cache_plan
 from emulators._controls import check_controls
 from emulators._errors import JsonObject
 from emulators._faults import STATUS_STEPS, FaultScriptError, Step, parse_script, step_for
@@ -89,10 +89,8 @@ _ROUTE = re.compile(r"/v1/[^/]+/[^/]+/openai/(responses|chat/completions)")
 _CONTROL_PREFIX = "/_emulator/"
 _JSON = "application/json"
 _SSE = "text/event-stream; charset=utf-8"
-DEFAULT_CACHE_TTL = 300.0
 STALL_SECONDS = 120.0
 TRICKLE_INTERVAL = 0.2  # seconds between the bytes of a ``trickle`` body
-_CACHE_MAX_ENTRIES = 4096
 _OK = Step("ok")
 # Log ids only need to be unique; a process-wide counter keeps them deterministic.
 _log_ids = itertools.count(1)
@@ -121,13 +119,6 @@ class _Answer:
     status: int
     body: bytes
     content_type: str = _JSON
-
-
-@dataclass(frozen=True, slots=True)
-class _CacheEntry:
-    body: bytes
-    content_type: str
-    expires: float
 
 
 def _json_answer(status: int, body: JsonObject) -> _Answer:
@@ -187,7 +178,7 @@ class GatewayEmulator:
         self._lock = threading.Lock()
         self._requests: collections.deque[RecordedRequest] = collections.deque(maxlen=max_recorded)
         self._counts = {"requests": 0, "connections_opened": 0, "cache_hits": 0}
-        self._cache: dict[str, _CacheEntry] = {}
+        self._cache = ResponseCache(clock)
         self._attempts: dict[str, int] = {}
         self._host = "127.0.0.1"
         self._port: int | None = None
@@ -384,11 +375,11 @@ class GatewayEmulator:
             return await send(_json_answer(400, body))
 
         stream = isinstance(parsed, dict) and parsed.get("stream") is True
-        cache_key, ttl = self._cache_plan(request, stream)
+        cache_key, ttl = cache_plan(request, stream)
         if cache_key is not None:
             cache_status = "MISS"
             # Fault steps come before the cache: only an ``ok`` step may be answered from it.
-            entry = self._cache_get(cache_key) if step.name == "ok" else None
+            entry = self._cache.get(cache_key) if step.name == "ok" else None
             if entry is not None:
                 with self._lock:
                     self._counts["cache_hits"] += 1
@@ -436,9 +427,7 @@ class GatewayEmulator:
             await http.send(answer.body[: len(answer.body) // 2])
             return False
         if cache_key is not None and step.name == "ok":
-            self._cache_put(
-                cache_key, _CacheEntry(answer.body, answer.content_type, self._clock() + ttl)
-            )
+            self._cache.put(cache_key, answer.body, answer.content_type, ttl)
         return await send(answer)
 
     def _check_auth(self, headers: dict[str, str]) -> _Answer | None:
@@ -462,42 +451,6 @@ class GatewayEmulator:
             attempt = self._attempts.get(header, 0)
             self._attempts[header] = attempt + 1
         return step_for(steps, attempt)
-
-    def _cache_plan(self, request: Request, stream: bool) -> tuple[str | None, float]:
-        """(cache key, TTL) when this request reads and writes the cache, else (None, 0)."""
-        headers = request.headers
-        key = headers.get("cf-aig-cache-key")
-        ttl_header = headers.get("cf-aig-cache-ttl")
-        if stream or headers.get("cf-aig-skip-cache", "").lower() == "true":
-            return None, 0.0
-        if key is None and ttl_header is None:
-            return None, 0.0
-        try:
-            ttl = float(ttl_header) if ttl_header is not None else DEFAULT_CACHE_TTL
-        except ValueError:
-            ttl = DEFAULT_CACHE_TTL
-        if key is None:
-            digest = hashlib.blake2b(digest_size=20)
-            for part in (request.path, headers.get("authorization", "")):
-                digest.update(part.encode() + b"\0")
-            digest.update(request.body)
-            key = digest.hexdigest()
-        return key, ttl
-
-    def _cache_get(self, key: str) -> _CacheEntry | None:
-        with self._lock:
-            entry = self._cache.get(key)
-            if entry is not None and entry.expires <= self._clock():
-                del self._cache[key]
-                entry = None
-        return entry
-
-    def _cache_put(self, key: str, entry: _CacheEntry) -> None:
-        with self._lock:
-            self._cache.pop(key, None)
-            if len(self._cache) >= _CACHE_MAX_ENTRIES:
-                del self._cache[next(iter(self._cache))]  # oldest first
-            self._cache[key] = entry
 
     async def _send_stream(
         self,
