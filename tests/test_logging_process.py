@@ -136,6 +136,8 @@ def test_uncaught_exception_at_startup_is_a_json_line() -> None:
 def test_server_lines_are_json_from_start_to_shutdown(log_dir: Path) -> None:
     """gunicorn's and uvicorn's own start-up and shutdown lines are JSON lines at INFO."""
     server = FunctionServer("prompt", {"AIG_TOKEN": TOKEN}, log_dir / "lifecycle.log")
+    # gunicorn opens the port before its worker has started: one answer means the worker is up.
+    assert server.post({"prompt": "hi"}).status_code == 500  # config_error: no gateway set
     server.stop()
     lines = all_lines(server)
     loggers = {line.get("logger") for line in lines}
