@@ -19,12 +19,15 @@ from relay import (
     BodyTimeout,
     ConfigError,
     Context,
+    InternalError,
     MethodNotAllowed,
     PayloadTooLarge,
     RelayError,
     TraceContext,
     UnsupportedMediaType,
     config_error_answer,
+    log,
+    new_request_id,
     trace_field,
 )
 
@@ -37,7 +40,19 @@ _encoder = msgspec.json.Encoder()
 
 
 async def handle_http(request: Request) -> Response:
-    """Answer one HTTP call to `prompt`."""
+    """Answer one HTTP call to `prompt`: always a contract answer, even when a bug escapes."""
+    try:
+        return await _handle(request)
+    except Exception as exc:
+        # Not the framework's text/plain 500 with a traceback: one JSON line, one JSON answer.
+        request_id = new_request_id()
+        log("ERROR", "unexpected failure", event="internal_error", request_id=request_id, exc=exc)
+        error = InternalError(f"internal error; the logs hold details under {request_id}")
+        body = {"ok": False, "request_id": request_id, "error": error.to_dict()}
+        return _response(Answer(error.status, body, {}, error))
+
+
+async def _handle(request: Request) -> Response:
     try:
         relay = get_relay()
     except ConfigError as exc:

@@ -3,6 +3,7 @@
 Free of web-framework imports; `handlers/` adapts HTTP and CloudEvents onto `Relay`.
 """
 
+from ._answer import new_request_id
 from ._errors import (
     BodyTimeout,
     ConfigError,
@@ -59,5 +60,6 @@ __all__ = [
     "decode_prompt",
     "decode_request",
     "log",
+    "new_request_id",
     "trace_field",
 ]
