@@ -186,7 +186,7 @@ async def _drive(urls: tuple[str, str], total: int, concurrency: int, start: int
                     if _leaks(response.text):
                         outcome = "secret_out"
                     sample = f"{kind}: {response.status_code} {response.text[:300]!r}"
-                except httpx.ReadTimeout as exc:
+                except httpx.TimeoutException as exc:
                     outcome, sample = "hung_up" if hang_up else "lost", f"{kind}: {exc!r}"
                 except httpx.HTTPError as exc:
                     outcome, sample = "lost", f"{kind}: {type(exc).__name__} {exc}"

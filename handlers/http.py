@@ -37,6 +37,8 @@ from ._runtime import get_relay
 __all__ = ["handle_http"]
 
 _encoder = msgspec.json.Encoder()
+# Every write of a stream may take at least this long, even past the stream's deadline.
+SEND_GRACE_SECONDS = 5.0
 
 
 async def handle_http(request: Request) -> Response:
@@ -175,7 +177,10 @@ class _BoundedStream(StreamingResponse):
 
     async def _send_by_deadline(self, send: Send, chunk: bytes, *, more: bool) -> bool:
         try:
-            async with asyncio.timeout(max(self.deadline - time.monotonic(), 0.001)):
+            # Until the deadline, or at least the grace: a reader that is reading, only slowly
+            # (a loaded machine), still gets each event; one that stopped is cut off.
+            left = max(self.deadline - time.monotonic(), SEND_GRACE_SECONDS)
+            async with asyncio.timeout(left):
                 await send({"type": "http.response.body", "body": chunk, "more_body": more})
         except TimeoutError:
             return False
