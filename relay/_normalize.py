@@ -7,7 +7,6 @@ crash.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -22,6 +21,10 @@ from ._errors import (
 )
 from ._request import Api
 from ._scrub import passed_on, passed_on_code
+from ._shapes import as_count as _count
+from ._shapes import as_dict as _dict
+from ._shapes import as_list as _list
+from ._shapes import as_text as _text
 
 __all__ = [
     "BLOCKED_CODES",
@@ -245,19 +248,3 @@ def _short(value: Any) -> str:
 
 
 _code = passed_on_code
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

@@ -21,6 +21,8 @@ from ._gateway import MAX_UPSTREAM_BODY_BYTES
 from ._normalize import MAX_UPSTREAM_MESSAGE_CHARS, normalize
 from ._request import Api
 from ._scrub import passed_on, passed_on_code
+from ._shapes import as_list as _list
+from ._shapes import as_text
 
 __all__ = [
     "MAX_SSE_LINE_BYTES",
@@ -126,8 +128,8 @@ class ChatStream:
         chunk = _decode(event.data)
         if isinstance(chunk.get("error"), dict):
             raise _stream_error(chunk["error"])
-        self._id = self._id or _str(chunk.get("id"))
-        self._model = self._model or _str(chunk.get("model"))
+        self._id = self._id or (as_text(chunk.get("id")) or None)
+        self._model = self._model or (as_text(chunk.get("model")) or None)
         if isinstance(chunk.get("usage"), dict):
             self._usage = chunk["usage"]
         text: list[str] = []
@@ -155,8 +157,8 @@ class ChatStream:
         slot = self._tools.setdefault(index, {"id": None, "name": None, "arguments": []})
         function = call.get("function")
         function = function if isinstance(function, dict) else {}
-        slot["id"] = slot["id"] or _str(call.get("id"))
-        slot["name"] = slot["name"] or _str(function.get("name"))
+        slot["id"] = slot["id"] or (as_text(call.get("id")) or None)
+        slot["name"] = slot["name"] or (as_text(function.get("name")) or None)
         if isinstance(function.get("arguments"), str):
             slot["arguments"].append(function["arguments"])
 
@@ -273,14 +275,6 @@ async def _within(work: Awaitable[Any], deadline: float, clock: Callable[[], flo
             return await work
     except TimeoutError as exc:
         raise UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out during the stream") from exc
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _decode(data: str) -> dict[str, Any]:
