@@ -61,25 +61,33 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import h11
-import msgspec
 
 from emulators import _errors
+from emulators._answers import (
+    JSON,
+    Answer,
+    RecordedRequest,
+    delay_seconds,
+    json_answer,
+    render_body,
+    try_json,
+)
+from emulators._answers import (
+    metadata as parse_metadata,
+)
 from emulators._cache import ResponseCache, cache_plan
 from emulators._controls import check_controls
 from emulators._errors import JsonObject
 from emulators._faults import STATUS_STEPS, FaultScriptError, Step, parse_script, step_for
 from emulators._http import HttpConnection, Request
-from emulators._plan import Plan, RequestError, decode_body, plan_chat, plan_responses
+from emulators._plan import RequestError, decode_body, plan_chat, plan_responses
 from emulators._render import (
-    chat_completion,
     chat_stream,
     json_bytes,
-    response_object,
     responses_stream,
 )
 
@@ -87,69 +95,12 @@ __all__ = ["GatewayEmulator", "RecordedRequest", "main"]
 
 _ROUTE = re.compile(r"/v1/[^/]+/[^/]+/openai/(responses|chat/completions)")
 _CONTROL_PREFIX = "/_emulator/"
-_JSON = "application/json"
 _SSE = "text/event-stream; charset=utf-8"
 STALL_SECONDS = 120.0
 TRICKLE_INTERVAL = 0.2  # seconds between the bytes of a ``trickle`` body
 _OK = Step("ok")
 # Log ids only need to be unique; a process-wide counter keeps them deterministic.
 _log_ids = itertools.count(1)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    """One request as the emulator received it."""
-
-    method: str
-    path: str  # as sent, query included
-    headers: dict[str, str]  # lower-case names
-    json: Any  # the parsed body, or None when it was empty or not JSON
-
-    def to_dict(self) -> JsonObject:
-        return {
-            "method": self.method,
-            "path": self.path,
-            "headers": self.headers,
-            "json": self.json,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    body: bytes
-    content_type: str = _JSON
-
-
-def _json_answer(status: int, body: JsonObject) -> _Answer:
-    return _Answer(status, json_bytes(body))
-
-
-def _try_json(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return None
-
-
-def _delay_seconds(delay_ms: Any) -> float:
-    """A delay in ms (number or numeric string) as seconds; anything else means no delay."""
-    if isinstance(delay_ms, bool) or not isinstance(delay_ms, int | float | str):
-        return 0.0
-    try:
-        return max(float(delay_ms) / 1000, 0.0)
-    except ValueError:
-        return 0.0
-
-
-def _metadata(header: str | None) -> JsonObject:
-    """``cf-aig-metadata`` as a dict; anything but a JSON object counts as no metadata."""
-    if not header:
-        return {}
-    value = _try_json(header.encode())
-    return value if isinstance(value, dict) else {}
 
 
 class GatewayEmulator:
@@ -318,7 +269,7 @@ class GatewayEmulator:
             answer = self._control(request)
             await http.respond(answer.status, [("content-type", answer.content_type)], answer.body)
             return True
-        parsed = _try_json(request.body)
+        parsed = try_json(request.body)
         with self._lock:
             self._requests.append(
                 RecordedRequest(request.method, request.target, request.headers, parsed)
@@ -327,13 +278,13 @@ class GatewayEmulator:
         route = _ROUTE.fullmatch(request.path)
         if route is None:
             body = _errors.openai_error(f"No route for {request.path}", "not_found", None, None)
-            await http.respond(404, [("content-type", _JSON)], json_bytes(body))
+            await http.respond(404, [("content-type", JSON)], json_bytes(body))
             return True
         if request.method != "POST":
             body = _errors.openai_error(
                 f"Method {request.method} not allowed", "invalid_request_error", None, None
             )
-            headers = [("content-type", _JSON), ("allow", "POST")]
+            headers = [("content-type", JSON), ("allow", "POST")]
             await http.respond(405, headers, json_bytes(body))
             return True
         return await self._openai(http, request, route.group(1), parsed)
@@ -350,7 +301,7 @@ class GatewayEmulator:
             cache = [("cf-aig-cache-status", cache_status)] if cache_status else []
             return [("cf-aig-log-id", log_id), *cache, *step_headers]
 
-        async def send(answer: _Answer) -> bool:
+        async def send(answer: Answer) -> bool:
             """A complete answer with the gateway's headers (cache_status as it is by then)."""
             await http.respond(
                 answer.status,
@@ -364,15 +315,15 @@ class GatewayEmulator:
             return await send(rejection)
         malformed = check_controls(headers)
         if malformed is not None:
-            return await send(_json_answer(400, malformed))
+            return await send(json_answer(400, malformed))
 
         metadata_header = headers.get("cf-aig-metadata", "")
-        metadata = _metadata(metadata_header)
+        metadata = parse_metadata(metadata_header)
         try:
             step = self._next_step(metadata, metadata_header)
         except FaultScriptError as exc:
             body = _errors.openai_error(f"emulator: {exc}", "emulator_error", None, None)
-            return await send(_json_answer(400, body))
+            return await send(json_answer(400, body))
 
         stream = isinstance(parsed, dict) and parsed.get("stream") is True
         cache_key, ttl = cache_plan(request, stream)
@@ -384,9 +335,9 @@ class GatewayEmulator:
                 with self._lock:
                     self._counts["cache_hits"] += 1
                 cache_status = "HIT"
-                return await send(_Answer(200, entry.body, entry.content_type))
+                return await send(Answer(200, entry.body, entry.content_type))
 
-        seconds = _delay_seconds(metadata.get("emulator_delay_ms", self.delay_ms))
+        seconds = delay_seconds(metadata.get("emulator_delay_ms", self.delay_ms))
         if seconds > 0:
             await asyncio.sleep(seconds)
 
@@ -394,7 +345,7 @@ class GatewayEmulator:
         step_headers.extend(step.headers(time.time()))
         if step.name in STATUS_STEPS:
             status, error = STATUS_STEPS[step.name]
-            return await send(_json_answer(status, error))
+            return await send(json_answer(status, error))
         if step.name == "drop":
             return False
         if step.name == "stall":
@@ -402,27 +353,27 @@ class GatewayEmulator:
                 await asyncio.wait_for(http.wait_for_eof(), STALL_SECONDS)
             return False
         if step.name == "notjson":
-            return await send(_Answer(200, b"<html>502 Bad Gateway</html>", "text/html"))
+            return await send(Answer(200, b"<html>502 Bad Gateway</html>", "text/html"))
         if step.name == "badjson":
-            return await send(_json_answer(200, {"unexpected": True}))
+            return await send(json_answer(200, {"unexpected": True}))
 
         try:
             body = parsed if isinstance(parsed, dict) else decode_body(request.body)
             plan = (plan_chat if api == "chat/completions" else plan_responses)(body, request.body)
         except RequestError as exc:
-            return await send(_json_answer(exc.status, exc.body))
+            return await send(json_answer(exc.status, exc.body))
 
         extra = tuple(gateway_headers())
         if stream:
             frames = (chat_stream if api == "chat/completions" else responses_stream)(plan, body)
             return await self._send_stream(http, step, frames, extra)
-        answer = _Answer(200, json_bytes(_render_body(api, plan, body)))
+        answer = Answer(200, json_bytes(render_body(api, plan, body)))
         if step.name == "trickle":
             return await self._trickle(http, answer, extra)
         if step.name == "midstream":
             # Not a stream: send half the promised body, then close.
             await http.start(
-                200, [("content-type", _JSON), *extra, ("content-length", str(len(answer.body)))]
+                200, [("content-type", JSON), *extra, ("content-length", str(len(answer.body)))]
             )
             await http.send(answer.body[: len(answer.body) // 2])
             return False
@@ -430,16 +381,16 @@ class GatewayEmulator:
             self._cache.put(cache_key, answer.body, answer.content_type, ttl)
         return await send(answer)
 
-    def _check_auth(self, headers: dict[str, str]) -> _Answer | None:
+    def _check_auth(self, headers: dict[str, str]) -> Answer | None:
         if headers.get("cf-aig-authorization") != f"Bearer {self.token}":
-            return _json_answer(401, _errors.GATEWAY_UNAUTHORIZED)
+            return json_answer(401, _errors.GATEWAY_UNAUTHORIZED)
         authorization = headers.get("authorization")
         if authorization is not None:
             if self.openai_key is None or authorization != f"Bearer {self.openai_key}":
                 key = authorization.removeprefix("Bearer ").strip()
-                return _json_answer(401, _errors.invalid_api_key(key))
+                return json_answer(401, _errors.invalid_api_key(key))
         elif self.require_openai_key:
-            return _json_answer(400, _errors.GATEWAY_BYOK_MISSING)
+            return json_answer(400, _errors.GATEWAY_BYOK_MISSING)
         return None
 
     def _next_step(self, metadata: JsonObject, header: str) -> Step:
@@ -461,7 +412,7 @@ class GatewayEmulator:
     ) -> bool:
         headers = [("content-type", _SSE), ("cache-control", "no-cache"), *extra]
         if step.name == "trickle":
-            return await self._trickle(http, _Answer(200, b"".join(frames), _SSE), extra)
+            return await self._trickle(http, Answer(200, b"".join(frames), _SSE), extra)
         await http.start(200, headers)
         if step.name == "midstream":
             for frame in frames[: max(1, len(frames) // 2)]:
@@ -473,7 +424,7 @@ class GatewayEmulator:
         return True
 
     async def _trickle(
-        self, http: HttpConnection, answer: _Answer, extra: tuple[tuple[str, str], ...]
+        self, http: HttpConnection, answer: Answer, extra: tuple[tuple[str, str], ...]
     ) -> bool:
         """Headers at once, then the body one byte per TRICKLE_INTERVAL."""
         headers = [("content-type", answer.content_type), *extra]
@@ -488,22 +439,22 @@ class GatewayEmulator:
 
     # --- control endpoints -----------------------------------------------------------------
 
-    def _control(self, request: Request) -> _Answer:
+    def _control(self, request: Request) -> Answer:
         route = (request.method, request.path)
         if route == ("GET", "/_emulator/stats"):
-            return _json_answer(200, self.stats())
+            return json_answer(200, self.stats())
         if route == ("GET", "/_emulator/requests"):
-            return _Answer(200, json_bytes([r.to_dict() for r in self.requests]))
+            return Answer(200, json_bytes([r.to_dict() for r in self.requests]))
         if route == ("POST", "/_emulator/reset"):
             self.reset()
-            return _json_answer(200, {"ok": True})
+            return json_answer(200, {"ok": True})
         if route == ("POST", "/_emulator/config"):
-            return self._configure(_try_json(request.body))
+            return self._configure(try_json(request.body))
         known = {"/_emulator/stats", "/_emulator/requests", "/_emulator/reset", "/_emulator/config"}
         status = 405 if request.path in known else 404
-        return _json_answer(status, {"ok": False, "error": f"{request.method} {request.path}"})
+        return json_answer(status, {"ok": False, "error": f"{request.method} {request.path}"})
 
-    def _configure(self, config: Any) -> _Answer:
+    def _configure(self, config: Any) -> Answer:
         checks: dict[str, Callable[[Any], bool]] = {
             "token": lambda v: isinstance(v, str),
             "openai_key": lambda v: v is None or isinstance(v, str),
@@ -511,19 +462,13 @@ class GatewayEmulator:
             "delay_ms": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         }
         if not isinstance(config, dict):
-            return _json_answer(400, {"ok": False, "error": "expected a JSON object"})
+            return json_answer(400, {"ok": False, "error": "expected a JSON object"})
         bad = sorted(k for k, v in config.items() if k not in checks or not checks[k](v))
         if bad:
-            return _json_answer(400, {"ok": False, "error": f"bad or unknown keys: {bad}"})
+            return json_answer(400, {"ok": False, "error": f"bad or unknown keys: {bad}"})
         for key, value in config.items():
             setattr(self, key, value)
-        return _json_answer(200, {"ok": True})
-
-
-def _render_body(api: str, plan: Plan, body: JsonObject) -> JsonObject:
-    if api == "chat/completions":
-        return chat_completion(plan)
-    return response_object(plan, body, final=True)
+        return json_answer(200, {"ok": True})
 
 
 def main(argv: list[str] | None = None) -> int:
