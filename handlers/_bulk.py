@@ -69,7 +69,7 @@ def bulk_attributes(attributes: Any) -> BulkItemAttributes | None:
 
 
 async def run_bulk_item(
-    relay: Relay, body: bytes, item: BulkItemAttributes, context: Context
+    relay: Relay, body: bytes | RelayError, item: BulkItemAttributes, context: Context
 ) -> bool:
     """Run one item and write its outcome once; True when finished (written, or found written),
     False for a retryable failure (Pub/Sub redelivers)."""
@@ -81,7 +81,10 @@ async def run_bulk_item(
         # A redelivery after success: neither run (billed) nor written again.
         log("INFO", "bulk item already finished; not run again", **fields)
         return True
-    answer = await relay.answer(body, context)
+    if isinstance(body, RelayError):
+        answer = relay.reject(body, context)  # a message refused before it could run
+    else:
+        answer = await relay.answer(body, context)
     if answer.error is not None and answer.error.retryable:
         log("WARNING", "bulk item failed transiently; Pub/Sub redelivers it", **fields)
         return False

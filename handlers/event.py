@@ -133,7 +133,7 @@ async def _run_bulk(
         return False  # the item stays pending rather than lost; fix the setting
     body = _message_body(message, relay.settings.max_body_bytes)
     if isinstance(body, RelayError):
-        body = msgspec.json.encode({"bulk_item": body.message})  # refused by decode: an error line
+        return await run_bulk_item(relay, body, item, context)  # written as an error line
     bulk_id, custom_id, _ = item
     # The same item always carries the same cache key: a redelivery that runs again anyway
     # (its outcome was not written) is answered from the gateway's cache, not billed twice.

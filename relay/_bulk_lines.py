@@ -15,6 +15,7 @@ import msgspec
 
 from ._errors import InvalidRequest
 from ._request import REQUEST_ID, decode_prompt
+from ._translate import RESERVED_BODY_FIELDS
 
 __all__ = [
     "MAX_BAD_LINES_SHOWN",
@@ -128,6 +129,11 @@ def _from_openai(line: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         for name in _CHAT_MAX_TOKENS:
             if name in rest:
                 request.setdefault("max_output_tokens", rest.pop(name))
+    # What the relay derives from its own fields (stream, n, tools, response_format, ...) may not
+    # ride in as a provider parameter: the same allow-list as extra_body, checked up front.
+    clash = sorted(RESERVED_BODY_FIELDS.intersection(rest))
+    if clash:
+        raise InvalidRequest(f"body.{clash[0]}: not supported in a bulk line")
     if rest:
         request["extra_body"] = rest
     assert isinstance(url, str)

@@ -257,3 +257,19 @@ def test_openai_lines_give_both_output_shapes(bulk: Bulk) -> None:
     assert chat["body"]["object"] == "chat.completion"
     assert chat["body"]["choices"][0]["message"]["content"] == "Echo: hello chat"
     assert responses["body"]["object"] == "response"
+
+
+def test_bad_item_message_written_as_error_line(bulk: Bulk) -> None:
+    """An item message that cannot run (published by hand, not by a submission) is finished as
+    an error line, not redelivered for ever."""
+    folder = f"out/{nonce()}/"
+    attributes = {
+        "bulk_id": "bulk-test",
+        "custom_id": "bad",
+        "bulk_output": f"gs://{BUCKET}/{folder}",
+    }
+    answer = send(bulk.event, pubsub_data(None, nonce(), attributes, raw=b'{"promt": "typo"}'))
+    assert answer.status_code == 200
+    stored = bulk.storage.read(f"{folder}bad.json")
+    assert stored is not None
+    assert json.loads(stored[0])["error"]["message"] == "unknown field `promt`"
