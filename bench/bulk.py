@@ -84,8 +84,16 @@ def function(target: str, env: dict[str, str], log: Path) -> Iterator[tuple[str,
 
 def status(client: httpx.Client, url: str, output: str) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
-    answer = client.post(url, json={"bulk_status": {"output": output}}).json()
-    assert answer.get("ok"), answer
+    # A new connection per poll: an idle keep-alive one may be closed just as it is reused.
+    answer = client.post(
+        url, json={"bulk_status": {"output": output}}, headers={"connection": "close"}
+    ).json()
+    if not answer.get("ok"):
+        # A retryable failure (a storage emulator connection reset) is polled again.
+        assert answer["error"]["retryable"], answer
+        print(f"  (status call failed, polled again: {answer['error']['message']})")
+        time.sleep(1.0)  # before polling again
+        return status(client, url, output)
     return answer, time.perf_counter() - started
 
 

@@ -53,6 +53,9 @@ class _Status(msgspec.Struct, forbid_unknown_fields=True):
 class _Body(msgspec.Struct, forbid_unknown_fields=True):
     bulk: _Submit | None = None
     bulk_status: _Status | None = None
+    # A Cloud Scheduler job's body always says whether to deliver; a bulk run's items are its
+    # delivery, so the flag is accepted and has no effect.
+    deliver: bool | None = None
 
 
 _body_decoder = msgspec.json.Decoder(_Body)
@@ -105,7 +108,9 @@ class BulkRuns:
         if self.topic is None:
             raise ConfigError("bulk runs need BULK_TOPIC (the topic prompt_event is fed from)")
         source = GsPath.parse(request.input, "bulk.input", folder=False)
-        output = GsPath.parse(request.output, "bulk.output", folder=True)
+        # `{date}` (UTC) gives a scheduled job a new folder, so a new run, each day.
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        output = GsPath.parse(request.output.replace("{date}", day), "bulk.output", folder=True)
         if request.id is not None and not (1 <= len(request.id) <= 64 and request.id.isascii()):
             raise InvalidRequest("bulk.id: 1 to 64 ASCII characters")
         items, generation = await asyncio.to_thread(self._read_input, source)

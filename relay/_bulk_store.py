@@ -138,9 +138,13 @@ class BulkStore:
 
     @staticmethod
     def _compose(bucket: Any, names: list[str], target: str, content_type: str) -> None:
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
         blob = bucket.blob(target)
         blob.content_type = content_type
-        blob.compose([bucket.blob(name) for name in names])
+        # Sources never change once written, so a repeated compose gives the same object:
+        # safe to retry (the library retries compose only with a precondition by default).
+        blob.compose([bucket.blob(name) for name in names], retry=DEFAULT_RETRY)
 
     def lines(self, path: GsPath) -> Iterator[bytes]:
         """An object's lines, streamed (bounded memory)."""

@@ -273,3 +273,19 @@ def test_bad_item_message_written_as_error_line(bulk: Bulk) -> None:
     stored = bulk.storage.read(f"{folder}bad.json")
     assert stored is not None
     assert json.loads(stored[0])["error"]["message"] == "unknown field `promt`"
+
+
+def test_scheduler_body_with_dated_folder(bulk: Bulk) -> None:
+    """A Cloud Scheduler job's body (which always carries `deliver`) submits into a folder
+    named for the day, so the same job makes a new run each night."""
+    source = bulk.upload([{"custom_id": "a", "prompt": "nightly"}])
+    folder = f"gs://{BUCKET}/nightly/{nonce()}/"
+    response = bulk.http.post(
+        {"bulk": {"input": source, "output": folder + "{date}/"}, "deliver": True},
+        headers={"X-CloudScheduler": "true", "X-CloudScheduler-JobName": "nightly-bulk"},
+    )
+    assert response.status_code == 200, response.text
+    output = response.json()["output"]
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    assert output in (folder + day + "/", folder + time.strftime("%Y-%m-%d") + "/")
+    assert bulk.wait_done(output)[-1]["succeeded"] == 1
