@@ -4,6 +4,7 @@ bulk items (messages with `bulk_id`, `custom_id`, `bulk_output` attributes) in `
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from relay import REQUEST_ID, Answer, Context, Relay, RelayError, UpstreamError, log
@@ -90,7 +91,7 @@ async def run_bulk_item(
         return False
     outcome = answer.body
     written = await asyncio.to_thread(
-        store.create,
+        functools.partial(store.create, look_first=False),
         target,
         output_line(custom_id, outcome),
         "application/json",

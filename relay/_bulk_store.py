@@ -84,15 +84,22 @@ class BulkStore:
         return data
 
     def create(
-        self, path: GsPath, data: bytes, content_type: str, metadata: dict[str, str] | None = None
+        self,
+        path: GsPath,
+        data: bytes,
+        content_type: str,
+        metadata: dict[str, str] | None = None,
+        *,
+        look_first: bool = True,
     ) -> bool:
         """Write `path` only if it does not exist yet; False when it already did."""
         from google.api_core.exceptions import PreconditionFailed
 
         blob = self._blob(path)
         # if_generation_match=0 is what makes this safe on Cloud Storage; the look first is for
-        # stand-ins that ignore preconditions (gcp-storage-emulator), and costs one GET.
-        if blob.exists():
+        # stand-ins that ignore preconditions (gcp-storage-emulator), and costs one GET (skipped
+        # by a caller that has just looked).
+        if look_first and blob.exists():
             return False
         if metadata:
             blob.metadata = metadata

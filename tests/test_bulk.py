@@ -191,9 +191,11 @@ def test_other_run_into_same_folder_refused(bulk: Bulk) -> None:
     output = f"gs://{BUCKET}/out/{nonce()}/"
     first = bulk.upload([{"custom_id": "a", "prompt": "x"}])
     second = bulk.upload([{"custom_id": "a", "prompt": "y"}])
-    assert bulk.submit(first, output)[0] == 200
+    assert bulk.submit(first, output, id="named-run")[1]["bulk_id"] == "named-run"
     status, answer = bulk.submit(second, output)
-    assert status == 400 and "already holds bulk run" in answer["error"]["message"]
+    assert status == 400 and "already holds bulk run 'named-run'" in answer["error"]["message"]
+    status, answer = bulk.submit(second, f"gs://{BUCKET}/out/{nonce()}/", id="a b")
+    assert status == 400 and "bulk.id" in answer["error"]["message"]
 
 
 def test_redelivered_item_not_billed_twice(bulk: Bulk, gateway: GatewayEmulator) -> None:

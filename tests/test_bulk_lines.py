@@ -131,3 +131,21 @@ def test_output_lines() -> None:
     raw = {"object": "response", "id": "resp_1"}
     good = json.loads(openai_line({"custom_id": "a", "result": {"raw": raw, "request_id": "a"}}))
     assert good["response"] == {"status_code": 200, "request_id": "a", "body": raw}
+
+
+def test_bulk_bodies_told_from_prompts() -> None:
+    from relay._bulk import decode_bulk_body
+
+    assert decode_bulk_body(b'{"prompt": "bulk \\"bulk\\": x"}') is None
+    assert decode_bulk_body(b'{"prompt": "hi"}') is None
+    assert decode_bulk_body(b"not json bulk") is None
+    found = decode_bulk_body(
+        b'{"deliver": true, "bulk": {"input": "gs://b/i", "output": "gs://b/o/"}}'
+    )
+    assert found is not None and getattr(found, "input", None) == "gs://b/i"
+    status = decode_bulk_body(b' {"bulk_status": {"output": "gs://b/o/"}}')
+    assert status is not None and status.output == "gs://b/o/"
+    with pytest.raises(InvalidRequest, match="unknown field `prompt`"):
+        decode_bulk_body(b'{"bulk": {"input": "gs://b/i", "output": "gs://b/o/"}, "prompt": "x"}')
+    with pytest.raises(InvalidRequest, match="exactly one"):
+        decode_bulk_body(b'{"bulk": {"input": "a", "output": "b"}, "bulk_status": {"output": "c"}}')
