@@ -19,7 +19,7 @@ import msgspec
 
 from ._bulk_lines import BulkItem, openai_line, parse_bulk_file
 from ._bulk_store import BulkStore, GsPath, publish_items
-from ._errors import ConfigError, InvalidRequest, PayloadTooLarge
+from ._errors import InvalidRequest, PayloadTooLarge
 
 __all__ = [
     "BULK_MAX_BYTES",
@@ -109,6 +109,10 @@ class BulkRuns:
     topic: str | None
 
     async def answer(self, request: _Submit | _Status) -> dict[str, Any]:
+        if self.topic is None:
+            # A deployment without the setting has no bulk runs: the caller's request is what
+            # cannot be served, so a 400, and no Cloud Storage client is ever built.
+            raise InvalidRequest("bulk runs are off here: BULK_TOPIC is not set (docs/bulk.md)")
         if isinstance(request, _Submit):
             return await self.submit(request)
         return await asyncio.to_thread(
@@ -116,8 +120,7 @@ class BulkRuns:
         )
 
     async def submit(self, request: _Submit) -> dict[str, Any]:
-        if self.topic is None:
-            raise ConfigError("bulk runs need BULK_TOPIC (the topic prompt_event is fed from)")
+        assert self.topic is not None  # checked by answer()
         source = GsPath.parse(request.input, "bulk.input", folder=False)
         # `{date}` (UTC) gives a scheduled job a new folder, so a new run, each day.
         day = time.strftime("%Y-%m-%d", time.gmtime())

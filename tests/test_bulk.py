@@ -291,3 +291,15 @@ def test_scheduler_body_with_dated_folder(bulk: Bulk) -> None:
     day = time.strftime("%Y-%m-%d", time.gmtime())
     assert output in (folder + day + "/", folder + time.strftime("%Y-%m-%d") + "/")
     assert bulk.wait_done(output)[-1]["succeeded"] == 1
+
+
+def test_bulk_off_without_bulk_topic(serve: ServerFactory) -> None:
+    """Without BULK_TOPIC a bulk body is a clear 400, and no storage call is made."""
+    server = serve()
+    for body in (
+        {"bulk": {"input": "gs://b/in.jsonl", "output": "gs://b/out/"}},
+        {"bulk_status": {"output": "gs://b/out/"}},
+    ):
+        response = server.post(body)
+        assert response.status_code == 400
+        assert "BULK_TOPIC is not set" in response.json()["error"]["message"]
