@@ -63,6 +63,8 @@ class DeliveryStack:
         sinks = {
             "RESULTS_TOPIC": RESULTS_TOPIC,
             "RESULTS_BUCKET": RESULTS_BUCKET,
+            # Bulk runs (docs/bulk.md) fan out on the same topic prompt_event is pushed from.
+            "BULK_TOPIC": PROMPTS_TOPIC,
             **emulator_env(self.pubsub, self.storage),
         }
         self._start_event_function({**function_env, **sinks})
@@ -105,6 +107,14 @@ class DeliveryStack:
     curl -s -X POST {api}/subscriptions/{RESULTS_SUBSCRIPTION}:pull \\
       -H 'content-type: application/json' -d '{{"maxMessages": 10}}'
     curl -s '{self.storage.url}/storage/v1/b/{RESULTS_BUCKET}/o/results%2Fhello-1.json?alt=media'
+
+  A bulk run (the walk-through in docs/bulk.md): upload a JSONL file, submit it, poll it
+    curl -s -X POST --data-binary @lines.jsonl \\
+      '{self.storage.url}/upload/storage/v1/b/{RESULTS_BUCKET}/o?uploadType=media&name=in/demo.jsonl'
+    curl -s localhost:8080 -H 'content-type: application/json' -d '{{"bulk": {{
+      "input": "gs://{RESULTS_BUCKET}/in/demo.jsonl", "output": "gs://{RESULTS_BUCKET}/out/demo/"}}}}'
+    curl -s localhost:8080 -H 'content-type: application/json' \\
+      -d '{{"bulk_status": {{"output": "gs://{RESULTS_BUCKET}/out/demo/"}}}}'
 """
 
     def stop(self) -> None:

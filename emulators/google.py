@@ -227,6 +227,32 @@ class StorageEmulator(_Process):
         )
         response.raise_for_status()
 
+    def write(
+        self, name: str, data: bytes, bucket: str | None = None, content_type: str = "text/plain"
+    ) -> None:
+        """Upload one object (a simple media upload)."""
+        response = self._http.post(
+            f"/upload/storage/v1/b/{bucket or self.bucket}/o",
+            params={"uploadType": "media", "name": name},
+            content=data,
+            headers={"content-type": content_type},
+        )
+        response.raise_for_status()
+
+    def names(self, prefix: str, bucket: str | None = None) -> list[str]:
+        """Names of the objects under `prefix` (every page)."""
+        names: list[str] = []
+        token = None
+        while True:
+            params = {"prefix": prefix, **({"pageToken": token} if token else {})}
+            answer = self._http.get(f"/storage/v1/b/{bucket or self.bucket}/o", params=params)
+            answer.raise_for_status()
+            body = answer.json()
+            names.extend(item["name"] for item in body.get("items", []))
+            token = body.get("nextPageToken")
+            if not token:
+                return names
+
     def read(self, name: str, bucket: str | None = None) -> tuple[bytes, str] | None:
         """An object's bytes and Content-Type; None when it does not exist."""
         path = f"/storage/v1/b/{bucket or self.bucket}/o/{quote(name, safe='')}"

@@ -32,6 +32,7 @@ from relay import (
     log,
 )
 
+from ._bulk import BulkItemAttributes, bulk_attributes, run_bulk_item
 from ._dedup import Deduplicator
 from ._delivery import Pending, PendingOutcomes, get_deliverer
 from ._runtime import get_relay
@@ -71,7 +72,11 @@ async def handle_event(event: CloudEvent) -> None:
         or TraceContext.from_attributes({"traceparent": event.get("traceparent")}),
     )
 
+    item = bulk_attributes(attributes)
+
     async def work() -> bool:
+        if item is not None:
+            return await _run_bulk(message, message_id, item, context)
         return await _run_and_deliver(message, message_id, context)
 
     outcome = await _deduplicator.run_once(message_id, work)
@@ -115,6 +120,34 @@ async def _run_and_deliver(message: dict[str, Any], message_id: str, context: Co
         **context.log_fields,
     )
     return False
+
+
+async def _run_bulk(
+    message: dict[str, Any], message_id: str, item: BulkItemAttributes, context: Context
+) -> bool:
+    """A bulk item: its outcome goes to its own object, not to the result sinks."""
+    try:
+        relay = get_relay()
+    except ConfigError as exc:
+        log("ERROR", f"configuration error: {exc.message}; redelivered", **context.log_fields)
+        return False  # the item stays pending rather than lost; fix the setting
+    body = _message_body(message, relay.settings.max_body_bytes)
+    if isinstance(body, RelayError):
+        return await run_bulk_item(relay, body, item, context)  # written as an error line
+    bulk_id, custom_id, _ = item
+    # The same item always carries the same cache key: a redelivery that runs again anyway
+    # (its outcome was not written) is answered from the gateway's cache, not billed twice.
+    return await run_bulk_item(relay, cache_keyed(body, f"{bulk_id}:{custom_id}"), item, context)
+
+
+def _message_body(message: dict[str, Any], limit: int) -> bytes | RelayError:
+    data = message.get("data") or ""
+    if isinstance(data, str | bytes) and len(data) > (limit + 2) // 3 * 4:
+        return PayloadTooLarge(f"message data is over the {limit} byte limit (MAX_BODY_BYTES)")
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        return InvalidRequest("message data is not base64")
 
 
 async def _run(

@@ -31,6 +31,7 @@ from relay import (
     trace_field,
 )
 
+from ._bulk import answer_bulk
 from ._delivery import deliver_http
 from ._runtime import get_relay
 
@@ -74,6 +75,9 @@ async def _handle(request: Request) -> Response:
     except RelayError as exc:
         answer = relay.reject(exc, context)
     else:
+        bulk = await answer_bulk(relay, body, context)
+        if bulk is not None:
+            return _response(bulk)  # a bulk run's items are its delivery
         answered = await _unless_caller_leaves(request, relay.answer(body, context))
         if answered is None:
             # The caller is gone; nobody reads this. The relay logged client_disconnected.

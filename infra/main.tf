@@ -70,6 +70,8 @@ locals {
       LOG_PROMPTS              = var.log_prompts ? "true" : "false"
     },
     local.results_env,
+    # Bulk runs fan out on the request topic (docs/bulk.md); the runtime account may publish to it.
+    var.enable_pubsub_trigger ? { BULK_TOPIC = google_pubsub_topic.requests[0].id } : {},
     # Unset (rather than empty) means "any model".
     length(var.allowed_models) > 0 ? { ALLOWED_MODELS = join(",", var.allowed_models) } : {},
     var.secret_delivery == "runtime" ? { AIG_TOKEN_SECRET = google_secret_manager_secret.this["aig_token"].id } : {},

@@ -136,6 +136,8 @@ class Settings:
     results_topic: str | None = None
     results_bucket: str | None = None
     results_prefix: str = DEFAULT_RESULTS_PREFIX
+    # Bulk runs (docs/bulk.md): the topic each item is published to (the prompts topic).
+    bulk_topic: str | None = None
     delivery_timeout: float = DEFAULT_DELIVERY_TIMEOUT_SECONDS
     # Deployment-wide defaults for the gateway controls; a request's own fields win. None: no
     # header, so the gateway's dashboard setting applies.
@@ -209,6 +211,7 @@ class Settings:
             results_topic=_topic(env, "RESULTS_TOPIC", project),
             results_bucket=_bucket(env, "RESULTS_BUCKET"),
             results_prefix=_prefix(env, "RESULTS_PREFIX", DEFAULT_RESULTS_PREFIX),
+            bulk_topic=_topic(env, "BULK_TOPIC", project),
             delivery_timeout=_number(
                 env,
                 "DELIVERY_TIMEOUT_SECONDS",

@@ -188,3 +188,9 @@ def test_bulk_buckets_get_per_bucket_runtime_grants() -> None:
     publisher = resources_of("google_pubsub_topic_iam_member")["requests_runtime"]
     assert publisher["member"] == RUNTIME
     assert publisher["topic"] == "${google_pubsub_topic.requests[0].name}"
+
+
+def test_bulk_topic_is_the_request_topic() -> None:
+    """BULK_TOPIC (docs/bulk.md) names the request topic the runtime account may publish to."""
+    env = locals_()["function_env"]
+    assert "BULK_TOPIC = google_pubsub_topic.requests[0].id" in env

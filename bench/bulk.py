@@ -1,0 +1,178 @@
+"""A bulk run end to end on one function instance (docs/bulk.md).
+
+    .venv/bin/python -m bench.bulk [--items 1000] [--delay-ms 400]
+
+Google's Pub/Sub emulator pushes each item through the Eventarc stand-in to one `prompt_event`
+process; input and output live in the Cloud Storage emulator; the gateway emulator answers
+each prompt after `--delay-ms`. Reports submission time, items per second, the event process's
+peak RSS and CPU per item, and the time of the status call that assembles results.jsonl.
+Everything on 127.0.0.1; figures are for this machine, to compare rows of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.delivery_cost import tree_cpu_seconds
+from emulators.eventarc import EventarcBridge
+from emulators.gateway import GatewayEmulator
+from emulators.google import PubSubEmulator, StorageEmulator, emulator_env, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-gateway-token"
+PROJECT = "bench-project"
+BUCKET = "bulk-bench"
+TOPIC = "prompts"
+RUN_TIMEOUT_SECONDS = 3600.0
+
+
+def peak_rss_mib(root: int) -> float:
+    """The largest VmHWM (peak resident set) of `root` and its children, in MiB."""
+    peaks = []
+    for status in [Path(f"/proc/{root}/status"), *Path("/proc").glob("[0-9]*/status")]:
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if status.parent.name != str(root) and fields.get("PPid", "").strip() != str(root):
+            continue
+        if "VmHWM" in fields:
+            peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
+    return max(peaks, default=0.0)
+
+
+@contextmanager
+def function(target: str, env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
+    """A `functions-framework --target=...` process; its URL and pid once it answers."""
+    port = free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "functions-framework"), f"--target={target}"],
+            cwd=ROOT,
+            env={"PATH": str(Path(sys.executable).parent), "PORT": str(port), **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(url, timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise RuntimeError(log.read_text()[-2000:]) from None
+                    time.sleep(0.05)  # polling interval while the port is not yet open
+            yield url, process.pid
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def status(client: httpx.Client, url: str, output: str) -> tuple[dict[str, Any], float]:
+    started = time.perf_counter()
+    # A new connection per poll: an idle keep-alive one may be closed just as it is reused.
+    answer = client.post(
+        url, json={"bulk_status": {"output": output}}, headers={"connection": "close"}
+    ).json()
+    if not answer.get("ok"):
+        # A retryable failure (a storage emulator connection reset) is polled again.
+        assert answer["error"]["retryable"], answer
+        print(f"  (status call failed, polled again: {answer['error']['message']})")
+        time.sleep(1.0)  # before polling again
+        return status(client, url, output)
+    return answer, time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--delay-ms", type=int, default=400)
+    args = parser.parse_args()
+    logs = Path(tempfile.mkdtemp(prefix="bulk-bench-"))
+    gateway = GatewayEmulator(token=TOKEN, delay_ms=args.delay_ms)
+    gateway.start()
+    pubsub = PubSubEmulator(PROJECT, logs / "pubsub.log")
+    pubsub.start()
+    pubsub.create_topic(TOPIC)
+    storage = StorageEmulator(BUCKET, logs / "storage.log")
+    storage.start()
+    env = {
+        "AIG_BASE_URL": gateway.base_url(),
+        "AIG_TOKEN": TOKEN,
+        "GOOGLE_CLOUD_PROJECT": PROJECT,
+        "LOG_LEVEL": "WARNING",
+        **emulator_env(pubsub, storage),
+    }
+    lines = "".join(
+        json.dumps({"custom_id": f"item-{i:06d}", "prompt": f"summarise ticket {i}"}) + "\n"
+        for i in range(args.items)
+    )
+    storage.write("in/bench.jsonl", lines.encode())
+    output = f"gs://{BUCKET}/out/bench/"
+    bridge: EventarcBridge | None = None
+    try:
+        with (
+            function("prompt_event", env, logs / "event.log") as (event_url, event_pid),
+            function("prompt", env | {"BULK_TOPIC": TOPIC}, logs / "http.log") as (url, _),
+            httpx.Client(timeout=600) as client,
+        ):
+            bridge = EventarcBridge(event_url, pubsub.topic(TOPIC))
+            bridge.start()
+            pubsub.create_subscription("prompts-push", TOPIC, push_endpoint=bridge.url)
+            cpu_before = tree_cpu_seconds(event_pid)
+            started = time.perf_counter()
+            submitted = client.post(
+                url, json={"bulk": {"input": f"gs://{BUCKET}/in/bench.jsonl", "output": output}}
+            ).json()
+            submit_seconds = time.perf_counter() - started
+            assert submitted.get("ok"), submitted
+            listing = []
+            deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+            while True:
+                answer, took = status(client, url, output)
+                if answer["state"] == "done":
+                    break
+                listing.append(took)
+                assert time.monotonic() < deadline, answer
+                time.sleep(2.0)  # polling interval for the status call
+            # The run ended at most one poll before this call; the call itself assembled.
+            run_seconds = time.perf_counter() - started - took
+            cpu = tree_cpu_seconds(event_pid) - cpu_before
+            rss = peak_rss_mib(event_pid)
+        results = storage.read("out/bench/results.jsonl")
+        assert results is not None and results[0].count(b"\n") == args.items
+    finally:
+        if bridge is not None:
+            bridge.stop()
+        storage.stop()
+        pubsub.stop()
+        gateway.stop()
+    print(f"bulk run: {args.items} items, gateway delay {args.delay_ms} ms, one instance")
+    print(f"  submit (check + publish)      {submit_seconds:8.2f} s")
+    print(f"  run (submit to all finished)  {run_seconds:8.2f} s (+- one 2 s poll)")
+    print(f"  items per second              {args.items / run_seconds:8.1f}")
+    print(f"  succeeded / failed            {answer['succeeded']} / {answer['failed']}")
+    print(f"  event process peak RSS        {rss:8.1f} MiB")
+    print(f"  event CPU per item            {cpu * 1e6 / args.items:8.0f} us")
+    if listing:
+        print(f"  status call (listing only)    {max(listing):8.2f} s (slowest)")
+    print(f"  status call that assembled    {took:8.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Bulk runs in the two handlers (docs/bulk.md): `bulk` / `bulk_status` bodies to `prompt`, and
+bulk items (messages with `bulk_id`, `custom_id`, `bulk_output` attributes) in `prompt_event`."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+from relay import REQUEST_ID, Answer, Context, Relay, RelayError, UpstreamError, log
+from relay._bulk import BulkRuns, decode_bulk_body, item_metadata
+from relay._bulk_lines import output_line
+from relay._bulk_store import BulkStore, GsPath
+from relay._logging import redact
+
+__all__ = ["BulkItemAttributes", "answer_bulk", "bulk_attributes", "run_bulk_item"]
+
+_store: BulkStore | None = None
+
+
+def _get_store(relay: Relay) -> BulkStore:
+    global _store
+    if _store is None:
+        _store = BulkStore(relay.settings.project)
+    return _store
+
+
+async def answer_bulk(relay: Relay, body: bytes, context: Context) -> Answer | None:
+    """The answer to a `bulk` or `bulk_status` body; None for any other body."""
+    try:
+        request = decode_bulk_body(body)
+        if request is None:
+            return None
+        runs = BulkRuns(_get_store(relay), relay.settings.bulk_topic)
+        answer = await runs.answer(request)
+    except RelayError as exc:
+        return relay.reject(exc, context)
+    except Exception as exc:  # a storage or Pub/Sub failure: retryable, and said so
+        log(
+            "ERROR",
+            "bulk call failed",
+            error=redact(f"{type(exc).__name__}: {exc}")[:500],
+            **context.log_fields,
+        )
+        return relay.reject(
+            UpstreamError(f"bulk storage or Pub/Sub call failed ({type(exc).__name__})"), context
+        )
+    log("INFO", "bulk call answered", bulk=answer, **context.log_fields)
+    return Answer(200, answer)
+
+
+BulkItemAttributes = tuple[str, str, GsPath]
+
+
+def bulk_attributes(attributes: Any) -> BulkItemAttributes | None:
+    """(bulk id, custom id, output folder) when a message is a bulk item, else None."""
+    if not isinstance(attributes, dict):
+        return None
+    bulk_id, custom_id, output = (
+        attributes.get(k) for k in ("bulk_id", "custom_id", "bulk_output")
+    )
+    if not (isinstance(bulk_id, str) and isinstance(custom_id, str) and isinstance(output, str)):
+        return None
+    if not REQUEST_ID.match(custom_id) or custom_id.startswith("_bulk"):
+        return None
+    try:
+        return bulk_id, custom_id, GsPath.parse(output, "bulk_output", folder=True)
+    except RelayError:
+        return None
+
+
+async def run_bulk_item(
+    relay: Relay, body: bytes | RelayError, item: BulkItemAttributes, context: Context
+) -> bool:
+    """Run one item and write its outcome once; True when finished (written, or found written),
+    False for a retryable failure (Pub/Sub redelivers)."""
+    bulk_id, custom_id, output = item
+    store = _get_store(relay)
+    target = output.child(f"{custom_id}.json")
+    fields = {"bulk_id": bulk_id, "custom_id": custom_id, **context.log_fields}
+    if await asyncio.to_thread(store.exists, target):
+        # A redelivery after success: neither run (billed) nor written again.
+        log("INFO", "bulk item already finished; not run again", **fields)
+        return True
+    if isinstance(body, RelayError):
+        answer = relay.reject(body, context)  # a message refused before it could run
+    else:
+        answer = await relay.answer(body, context)
+    if answer.error is not None and answer.error.retryable:
+        log("WARNING", "bulk item failed transiently; Pub/Sub redelivers it", **fields)
+        return False
+    outcome = answer.body
+    written = await asyncio.to_thread(
+        functools.partial(store.create, look_first=False),
+        target,
+        output_line(custom_id, outcome),
+        "application/json",
+        item_metadata(outcome),
+    )
+    log(
+        "INFO",
+        "bulk item finished" if written else "bulk item was written by another delivery",
+        ok=bool(outcome.get("ok")),
+        **fields,
+    )
+    return True
