@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +24,9 @@ import httpx
 from bench.delivery_cost import tree_cpu_seconds
 from emulators.eventarc import EventarcBridge
 from emulators.gateway import GatewayEmulator
-from emulators.google import PubSubEmulator, StorageEmulator, emulator_env, free_port
+from emulators.google import PubSubEmulator, StorageEmulator, emulator_env
+from emulators.stack import function_process
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-gateway-token"
 PROJECT = "bench-project"
 BUCKET = "bulk-bench"
@@ -51,35 +48,6 @@ def peak_rss_mib(root: int) -> float:
         if "VmHWM" in fields:
             peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
     return max(peaks, default=0.0)
-
-
-@contextmanager
-def function(target: str, env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
-    """A `functions-framework --target=...` process; its URL and pid once it answers."""
-    port = free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "functions-framework"), f"--target={target}"],
-            cwd=ROOT,
-            env={"PATH": str(Path(sys.executable).parent), "PORT": str(port), **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(url, timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError(log.read_text()[-2000:]) from None
-                    time.sleep(0.05)  # polling interval while the port is not yet open
-            yield url, process.pid
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 def status(client: httpx.Client, url: str, output: str) -> tuple[dict[str, Any], float]:
@@ -126,8 +94,8 @@ def main() -> int:
     bridge: EventarcBridge | None = None
     try:
         with (
-            function("prompt_event", env, logs / "event.log") as (event_url, event_pid),
-            function("prompt", env | {"BULK_TOPIC": TOPIC}, logs / "http.log") as (url, _),
+            function_process("prompt_event", env, logs / "event.log") as (event_url, event_pid),
+            function_process("prompt", env | {"BULK_TOPIC": TOPIC}, logs / "http.log") as (url, _),
             httpx.Client(timeout=600) as client,
         ):
             bridge = EventarcBridge(event_url, pubsub.topic(TOPIC))

@@ -16,14 +16,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from emulators.gateway import GatewayEmulator
-from emulators.google import PubSubEmulator, StorageEmulator, emulator_env, free_port
+from emulators.google import PubSubEmulator, StorageEmulator, emulator_env
+from emulators.stack import function_process
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-gateway-token"
@@ -80,41 +79,6 @@ def tree_cpu_seconds(root: int) -> float:
     return total
 
 
-@contextmanager
-def function(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
-    """A `functions-framework --target=prompt` process; yields its URL and pid once the port
-    is open."""
-    port = free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "functions-framework"), "--target=prompt"],
-            cwd=ROOT,
-            env={
-                "PATH": str(Path(sys.executable).parent),
-                "HOST": "127.0.0.1",
-                "PORT": str(port),
-                **env,
-            },
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(url, timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError(log.read_text()[-2000:]) from None
-                    time.sleep(0.02)  # polling interval while the port is not yet open
-            yield url, process.pid
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-
-
 def post(client: httpx.Client, url: str, deliver: bool) -> float:
     body = {"prompt": "bench", "deliver": True} if deliver else {"prompt": "bench"}
     started = time.perf_counter()
@@ -169,10 +133,13 @@ def main() -> int:
                 starts, firsts = [], []
                 for _ in range(args.starts):
                     spawned = time.perf_counter()
-                    with function(base | extra, logs / "function.log") as (url, _):
+                    with function_process("prompt", base | extra, logs / "function.log") as (
+                        url,
+                        _,
+                    ):
                         firsts.append(post(client, url, deliver))
                         starts.append((time.perf_counter() - spawned) * 1000)
-                with function(base | extra, logs / "function.log") as (url, pid):
+                with function_process("prompt", base | extra, logs / "function.log") as (url, pid):
                     post(client, url, deliver)  # warm
                     cpu = tree_cpu_seconds(pid)
                     times = sorted(post(client, url, deliver) for _ in range(args.requests))

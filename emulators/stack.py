@@ -9,10 +9,12 @@ in production. Ctrl-C on `make run` stops everything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ __all__ = [
     "free_port",
     "function_command",
     "function_env",
+    "function_process",
     "main",
     "process_env",
     "wait_for_port",
@@ -127,6 +130,32 @@ def process_env(port: int, *, bin_dir: Path = BIN) -> dict[str, str]:
 def function_command(target: str = "prompt", *, bin_dir: Path = BIN) -> list[str]:
     """`functions-framework --target=<target>`, as Cloud Functions runs it."""
     return [str(bin_dir / "functions-framework"), f"--target={target}"]
+
+
+@contextlib.contextmanager
+def function_process(
+    target: str, env: Mapping[str, str], log_path: Path
+) -> Iterator[tuple[str, int]]:
+    """`functions-framework --target=<target>` on 127.0.0.1 (a free port), its output in
+    `log_path`; yields its URL and pid once it accepts connections, and stops it after."""
+    port = free_port()
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(
+            function_command(target),
+            cwd=ROOT,
+            env={**process_env(port), **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            try:
+                wait_for_port(process, port)
+            except StartError as exc:
+                raise StartError(f"{exc}:\n{log_path.read_text()[-2000:]}") from exc
+            yield f"http://127.0.0.1:{port}", process.pid
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def main() -> int:
