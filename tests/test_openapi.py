@@ -321,6 +321,18 @@ def test_gate_passes_documented_exchanges(
     check_exchange(_exchange(body, status, answer, **headers))
 
 
+def test_gate_passes_a_request_its_checker_cannot_parse() -> None:
+    """`application/json;` (an empty media-type parameter) trips openapi-core's own parser; the
+    function takes it as JSON, and the gate does not count the checker's limit as a refusal."""
+    request = httpx.Request(
+        "POST",
+        "http://127.0.0.1:9/",
+        content=json.dumps({"prompt": "hi"}).encode(),
+        headers={"content-type": "application/json;"},
+    )
+    check_exchange(httpx.Response(200, json=RESULT, request=request))
+
+
 @pytest.mark.parametrize(
     ("body", "status", "answer", "headers", "why"),
     [
