@@ -21,9 +21,11 @@ from collections.abc import Mapping
 
 import msgspec
 
+from emulators import _errors
+from emulators._answers import Answer, json_answer
 from emulators._errors import JsonObject, gateway_error
 
-__all__ = ["INVALID_CONTROL_CODE", "check_controls", "dlp_header"]
+__all__ = ["INVALID_CONTROL_CODE", "check_auth", "check_controls", "dlp_header"]
 
 # Not a documented Cloudflare code: the emulator's own, for a control header it cannot parse.
 INVALID_CONTROL_CODE = 2999
@@ -35,6 +37,22 @@ _PATTERNS = {
     "cf-aig-otel-parent-span-id": re.compile(r"[0-9a-f]{16}"),
 }
 _encode = msgspec.json.Encoder().encode
+
+
+def check_auth(
+    headers: Mapping[str, str], token: str, openai_key: str | None, *, require_key: bool
+) -> Answer | None:
+    """The gateway's credential checks: its own token, then the provider key (BYOK when none)."""
+    if headers.get("cf-aig-authorization") != f"Bearer {token}":
+        return json_answer(401, _errors.GATEWAY_UNAUTHORIZED)
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        if openai_key is None or authorization != f"Bearer {openai_key}":
+            key = authorization.removeprefix("Bearer ").strip()
+            return json_answer(401, _errors.invalid_api_key(key))
+    elif require_key:
+        return json_answer(400, _errors.GATEWAY_BYOK_MISSING)
+    return None
 
 
 def check_controls(headers: Mapping[str, str]) -> JsonObject | None:

@@ -19,6 +19,7 @@ from emulators import _toolloop
 from emulators._errors import JsonObject, model_not_found, openai_error
 from emulators._json import content_text as _content_text
 from emulators._json import json_type as _json_type
+from emulators._schema_fill import fill_schema
 
 REFUSAL_TEXT = "I'm sorry, I can't help with that."
 # Reasoning models report this many hidden reasoning tokens, counted into the output tokens.
@@ -264,12 +265,12 @@ def _decide(
         refusal = answer = REFUSAL_TEXT
     elif tools and tool_choice != "none" and not after_tool_result:
         name = forced if isinstance(forced, str) else next(iter(tools))
-        arguments = _fill(tools[name], None, _Fill(echo, user_words))
+        arguments = fill_schema(tools[name], echo, user_words)
         answer = compact_json(arguments if isinstance(arguments, dict) else {})
         call = ToolCall(name, answer)
     else:
         if output_format is not None and output_format.get("type") == "json_schema":
-            answer = compact_json(_fill(output_format.get("schema"), None, _Fill(echo, user_words)))
+            answer = compact_json(fill_schema(output_format.get("schema"), echo, user_words))
         elif output_format is not None and output_format.get("type") == "json_object":
             answer = compact_json({"text": echo})
         else:
@@ -294,55 +295,6 @@ def _decide(
         # A stable, plausible unix time (late 2023 onwards) rather than the clock.
         created=1_700_000_000 + int(digest[:8], 16) % 100_000_000,
     )
-
-
-@dataclass(slots=True)
-class _Fill:
-    echo: str
-    word_count: int
-    echo_used: bool = False
-    depth: int = 0
-
-
-def _fill(schema: Any, name: str | None, state: _Fill) -> Any:
-    """A value matching a JSON schema, built by the rules in the gateway emulator's docs."""
-    if not isinstance(schema, dict) or state.depth > 16:
-        return None
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum:
-        return enum[0]
-    if "const" in schema:
-        return schema["const"]
-    for key in ("anyOf", "oneOf", "allOf"):
-        options = schema.get(key)
-        if isinstance(options, list) and options:
-            return _fill(options[0], name, state)
-    type_ = schema.get("type")
-    if isinstance(type_, list):
-        type_ = next((t for t in type_ if t != "null"), "null")
-    if type_ is None and isinstance(schema.get("properties"), dict):
-        type_ = "object"
-    if type_ == "object":
-        properties = schema.get("properties")
-        if not isinstance(properties, dict):
-            return {}
-        state.depth += 1
-        try:
-            return {key: _fill(sub, key, state) for key, sub in properties.items()}
-        finally:
-            state.depth -= 1
-    if type_ == "string":
-        if not state.echo_used:
-            state.echo_used = True
-            return state.echo
-        return name or ""
-    if type_ in ("integer", "number"):
-        return state.word_count
-    if type_ == "boolean":
-        return True
-    if type_ == "array":
-        return []
-    return None
 
 
 def _dicts(value: Any) -> list[JsonObject]:

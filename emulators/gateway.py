@@ -22,21 +22,9 @@ item checked against the openai package's request types, every output must answe
 earlier in the same request and every call must be answered (OpenAI's 400 bodies otherwise), and
 the answer is ``Tool <name> returned: <output>`` for the outputs that end the request.
 
-Fault steps (syntax in ``_faults``): ``ok``; status steps ``400 401 403 404 422 429 429q 500
-502 503`` (OpenAI bodies) and ``gw401 gw429`` (AiGatewayError bodies); ``drop`` (close without
-answering); ``stall`` (answer nothing for 120 s or until the client leaves); ``notjson`` (200
-text/html); ``badjson`` (200 ``{"unexpected": true}``); ``trickle`` (headers, then the body one
-byte per 200 ms); ``midstream`` (the first half of the SSE events, or of a JSON body, then close).
-Suffixes ``@ra=N``, ``@ram=N``, ``@date=N``, ``@xsr=true|false`` add ``Retry-After`` (seconds),
-``retry-after-ms``, ``Retry-After`` (HTTP date N s ahead) and ``x-should-retry`` to the answer.
-
-Cache semantics: a request asks for caching with ``cf-aig-cache-ttl`` (seconds) and/or
-``cf-aig-cache-key`` (TTL 300 s when only a key is given), unless it is a stream or carries
-``cf-aig-skip-cache: true`` (then the cache is neither read nor written). The key is the
-``cf-aig-cache-key`` value as given, else a hash of (path, ``Authorization`` header, body bytes);
-metadata is not part of it. Only 200 answers of ``ok`` steps are stored. ``cf-aig-cache-status``
-is ``HIT``/``MISS`` when caching was asked for (fault answers are ``MISS``); without caching there
-is no such header (Cloudflare documents only ``HIT`` and ``MISS``).
+Fault steps (``_faults``: ``ok``, status steps, ``drop``, ``stall``, ``notjson``, ``badjson``,
+``trickle``, ``midstream``, and suffixes for retry headers) and the cache's rules (``_cache``) are
+described where they are implemented.
 
 Gateway controls (``_controls``): the request's ``cf-aig-request-timeout``, collect-log, ZDR, BYOK
 alias and OpenTelemetry headers are checked after auth (a malformed one answers a gateway 400);
@@ -44,12 +32,11 @@ fault-script suffixes add the routing and DLP response headers, and block steps 
 DLP verdicts (see ``_faults``).
 
 Run in-process with ``GatewayEmulator(...).start()`` (own event loop in a daemon thread) or as
-``python -m emulators.gateway --port 8787 --token T``.
+``python -m emulators.gateway --port 8787 --token T`` (``_gateway_cli``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import collections
 import contextlib
@@ -80,7 +67,8 @@ from emulators._answers import (
     metadata as parse_metadata,
 )
 from emulators._cache import ResponseCache, cache_plan
-from emulators._controls import check_controls
+from emulators._control_api import control
+from emulators._controls import check_auth, check_controls
 from emulators._errors import JsonObject
 from emulators._faults import STATUS_STEPS, FaultScriptError, Step, parse_script, step_for
 from emulators._http import HttpConnection, Request
@@ -90,14 +78,13 @@ from emulators._render import (
     json_bytes,
     responses_stream,
 )
+from emulators._sending import send_stream, trickle
 
-__all__ = ["GatewayEmulator", "RecordedRequest", "main"]
+__all__ = ["GatewayEmulator", "RecordedRequest"]
 
 _ROUTE = re.compile(r"/v1/[^/]+/[^/]+/openai/(responses|chat/completions)")
 _CONTROL_PREFIX = "/_emulator/"
-_SSE = "text/event-stream; charset=utf-8"
 STALL_SECONDS = 120.0
-TRICKLE_INTERVAL = 0.2  # seconds between the bytes of a ``trickle`` body
 _OK = Step("ok")
 # Log ids only need to be unique; a process-wide counter keeps them deterministic.
 _log_ids = itertools.count(1)
@@ -266,7 +253,7 @@ class GatewayEmulator:
     async def _dispatch(self, http: HttpConnection, request: Request) -> bool:
         """Answer one request; False when the connection must close afterwards."""
         if request.path.startswith(_CONTROL_PREFIX):
-            answer = self._control(request)
+            answer = control(self, request)
             await http.respond(answer.status, [("content-type", answer.content_type)], answer.body)
             return True
         parsed = try_json(request.body)
@@ -310,7 +297,9 @@ class GatewayEmulator:
             )
             return True
 
-        rejection = self._check_auth(headers)
+        rejection = check_auth(
+            headers, self.token, self.openai_key, require_key=self.require_openai_key
+        )
         if rejection is not None:
             return await send(rejection)
         malformed = check_controls(headers)
@@ -366,10 +355,10 @@ class GatewayEmulator:
         extra = tuple(gateway_headers())
         if stream:
             frames = (chat_stream if api == "chat/completions" else responses_stream)(plan, body)
-            return await self._send_stream(http, step, frames, extra)
+            return await send_stream(http, step, frames, extra)
         answer = Answer(200, json_bytes(render_body(api, plan, body)))
         if step.name == "trickle":
-            return await self._trickle(http, answer, extra)
+            return await trickle(http, answer, extra)
         if step.name == "midstream":
             # Not a stream: send half the promised body, then close.
             await http.start(
@@ -381,18 +370,6 @@ class GatewayEmulator:
             self._cache.put(cache_key, answer.body, answer.content_type, ttl)
         return await send(answer)
 
-    def _check_auth(self, headers: dict[str, str]) -> Answer | None:
-        if headers.get("cf-aig-authorization") != f"Bearer {self.token}":
-            return json_answer(401, _errors.GATEWAY_UNAUTHORIZED)
-        authorization = headers.get("authorization")
-        if authorization is not None:
-            if self.openai_key is None or authorization != f"Bearer {self.openai_key}":
-                key = authorization.removeprefix("Bearer ").strip()
-                return json_answer(401, _errors.invalid_api_key(key))
-        elif self.require_openai_key:
-            return json_answer(400, _errors.GATEWAY_BYOK_MISSING)
-        return None
-
     def _next_step(self, metadata: JsonObject, header: str) -> Step:
         script = metadata.get("emulator_fault")
         if not isinstance(script, str) or not script:
@@ -403,105 +380,8 @@ class GatewayEmulator:
             self._attempts[header] = attempt + 1
         return step_for(steps, attempt)
 
-    async def _send_stream(
-        self,
-        http: HttpConnection,
-        step: Step,
-        frames: list[bytes],
-        extra: tuple[tuple[str, str], ...],
-    ) -> bool:
-        headers = [("content-type", _SSE), ("cache-control", "no-cache"), *extra]
-        if step.name == "trickle":
-            return await self._trickle(http, Answer(200, b"".join(frames), _SSE), extra)
-        await http.start(200, headers)
-        if step.name == "midstream":
-            for frame in frames[: max(1, len(frames) // 2)]:
-                await http.send(frame)
-            return False
-        for frame in frames:  # one chunk per event, so clients see them arrive one by one
-            await http.send(frame)
-        await http.finish()
-        return True
-
-    async def _trickle(
-        self, http: HttpConnection, answer: Answer, extra: tuple[tuple[str, str], ...]
-    ) -> bool:
-        """Headers at once, then the body one byte per TRICKLE_INTERVAL."""
-        headers = [("content-type", answer.content_type), *extra]
-        await http.start(200, [*headers, ("content-length", str(len(answer.body)))])
-        for index in range(len(answer.body)):
-            await asyncio.sleep(TRICKLE_INTERVAL)
-            if http.closing:
-                return False
-            await http.send(answer.body[index : index + 1])
-        await http.finish()
-        return True
-
-    # --- control endpoints -----------------------------------------------------------------
-
-    def _control(self, request: Request) -> Answer:
-        route = (request.method, request.path)
-        if route == ("GET", "/_emulator/stats"):
-            return json_answer(200, self.stats())
-        if route == ("GET", "/_emulator/requests"):
-            return Answer(200, json_bytes([r.to_dict() for r in self.requests]))
-        if route == ("POST", "/_emulator/reset"):
-            self.reset()
-            return json_answer(200, {"ok": True})
-        if route == ("POST", "/_emulator/config"):
-            return self._configure(try_json(request.body))
-        known = {"/_emulator/stats", "/_emulator/requests", "/_emulator/reset", "/_emulator/config"}
-        status = 405 if request.path in known else 404
-        return json_answer(status, {"ok": False, "error": f"{request.method} {request.path}"})
-
-    def _configure(self, config: Any) -> Answer:
-        checks: dict[str, Callable[[Any], bool]] = {
-            "token": lambda v: isinstance(v, str),
-            "openai_key": lambda v: v is None or isinstance(v, str),
-            "require_openai_key": lambda v: isinstance(v, bool),
-            "delay_ms": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-        }
-        if not isinstance(config, dict):
-            return json_answer(400, {"ok": False, "error": "expected a JSON object"})
-        bad = sorted(k for k, v in config.items() if k not in checks or not checks[k](v))
-        if bad:
-            return json_answer(400, {"ok": False, "error": f"bad or unknown keys: {bad}"})
-        for key, value in config.items():
-            setattr(self, key, value)
-        return json_answer(200, {"ok": True})
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m emulators.gateway", description="Cloudflare AI Gateway (OpenAI) emulator"
-    )
-    parser.add_argument("--port", type=int, default=8787, help="0 picks a free port")
-    parser.add_argument("--token", required=True, help="the cf-aig-authorization token to accept")
-    parser.add_argument("--openai-key", help="the provider key to accept in Authorization")
-    parser.add_argument(
-        "--require-openai-key",
-        action="store_true",
-        help="answer a gateway 400 when no Authorization header comes (BYOK without a stored key)",
-    )
-    parser.add_argument("--delay-ms", type=int, default=0)
-    args = parser.parse_args(argv)
-    emulator = GatewayEmulator(
-        token=args.token,
-        openai_key=args.openai_key,
-        require_openai_key=args.require_openai_key,
-        delay_ms=args.delay_ms,
-    )
-
-    def ready() -> None:
-        print(f"gateway emulator listening on http://127.0.0.1:{emulator.port}", flush=True)
-
-    try:
-        asyncio.run(emulator._serve("127.0.0.1", args.port, ready, handle_signals=True))
-    except OSError as exc:  # typically: the port is taken
-        print(f"gateway emulator: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
 
 if __name__ == "__main__":
+    from emulators._gateway_cli import main
+
     sys.exit(main())

@@ -33,7 +33,7 @@ from ._pools import ShardedPools
 from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
 from ._secrets import Credentials, Secrets
 from ._settings import Settings
-from ._translate import UpstreamCall
+from ._translate import UpstreamCall, attempt_headers
 
 __all__ = ["GatewayClient", "Reply"]
 
@@ -269,7 +269,7 @@ class GatewayClient:
             "POST",
             call.path,
             content=msgspec.json.encode(call.body),
-            headers=_upstream_headers(call, credentials, remaining, traced),
+            headers=attempt_headers(call, credentials, remaining, traced),
             timeout=httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining)),
         )
         try:
@@ -328,25 +328,3 @@ class GatewayClient:
                 UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out waiting for the gateway")
             )
         return _Retryable(UpstreamError(f"gateway timed out ({type(exc).__name__})"))
-
-
-def _upstream_headers(
-    call: UpstreamCall,
-    credentials: Credentials,
-    remaining: float,
-    traced: Mapping[str, str],
-) -> dict[str, str]:
-    headers = {
-        "content-type": "application/json",
-        "cf-aig-authorization": f"Bearer {credentials.gateway_token.reveal()}",
-        **call.headers,
-        # The gateway stops waiting when this attempt's share of the budget is spent. Rounded
-        # down, so it never promises more time than is left.
-        "cf-aig-request-timeout": str(max(1, int(remaining * 1000))),
-        # The attempt's span ids, when tracing: after call.headers, so they replace the
-        # caller's ids there; the gateway's spans then nest under this attempt.
-        **traced,
-    }
-    if credentials.openai_key is not None:
-        headers["authorization"] = f"Bearer {credentials.openai_key.reveal()}"
-    return headers

@@ -13,10 +13,11 @@ from typing import Any
 
 from ._errors import InvalidRequest, ModelNotAllowed
 from ._request import Api, JsonSchema, Message, PromptRequest, Tool, ToolChoiceFunction
+from ._secrets import Credentials
 from ._settings import Settings
 from ._trace_context import TraceContext
 
-__all__ = ["RESERVED_BODY_FIELDS", "UpstreamCall", "build_call"]
+__all__ = ["RESERVED_BODY_FIELDS", "UpstreamCall", "attempt_headers", "build_call"]
 
 PATHS: dict[Api, str] = {"responses": "/responses", "chat": "/chat/completions"}
 
@@ -304,3 +305,26 @@ def _tool_fields(tool: Tool) -> dict[str, Any]:
     if tool.strict is not None:
         fields["strict"] = tool.strict
     return fields
+
+
+def attempt_headers(
+    call: UpstreamCall,
+    credentials: Credentials,
+    remaining: float,
+    traced: Mapping[str, str],
+) -> dict[str, str]:
+    """One attempt's headers: the call's own, credentials, and what is left of the budget."""
+    headers = {
+        "content-type": "application/json",
+        "cf-aig-authorization": f"Bearer {credentials.gateway_token.reveal()}",
+        **call.headers,
+        # The gateway stops waiting when this attempt's share of the budget is spent. Rounded
+        # down, so it never promises more time than is left.
+        "cf-aig-request-timeout": str(max(1, int(remaining * 1000))),
+        # The attempt's span ids, when tracing: after call.headers, so they replace the
+        # caller's ids there; the gateway's spans then nest under this attempt.
+        **traced,
+    }
+    if credentials.openai_key is not None:
+        headers["authorization"] = f"Bearer {credentials.openai_key.reveal()}"
+    return headers

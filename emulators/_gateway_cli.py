@@ -1,0 +1,43 @@
+"""``python -m emulators.gateway``: the gateway emulator as a process of its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from emulators.gateway import GatewayEmulator
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulators.gateway", description="Cloudflare AI Gateway (OpenAI) emulator"
+    )
+    parser.add_argument("--port", type=int, default=8787, help="0 picks a free port")
+    parser.add_argument("--token", required=True, help="the cf-aig-authorization token to accept")
+    parser.add_argument("--openai-key", help="the provider key to accept in Authorization")
+    parser.add_argument(
+        "--require-openai-key",
+        action="store_true",
+        help="answer a gateway 400 when no Authorization header comes (BYOK without a stored key)",
+    )
+    parser.add_argument("--delay-ms", type=int, default=0)
+    args = parser.parse_args(argv)
+    emulator = GatewayEmulator(
+        token=args.token,
+        openai_key=args.openai_key,
+        require_openai_key=args.require_openai_key,
+        delay_ms=args.delay_ms,
+    )
+
+    def ready() -> None:
+        print(f"gateway emulator listening on http://127.0.0.1:{emulator.port}", flush=True)
+
+    try:
+        asyncio.run(emulator._serve("127.0.0.1", args.port, ready, handle_signals=True))
+    except OSError as exc:  # typically: the port is taken
+        print(f"gateway emulator: {exc}", file=sys.stderr)
+        return 1
+    return 0
