@@ -28,7 +28,6 @@ from relay import (
     config_error_answer,
     log,
     new_request_id,
-    trace_field,
 )
 
 from ._bulk import answer_bulk
@@ -134,8 +133,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def _context(request: Request, project: str | None) -> Context:
     headers = request.headers
-    fields: dict[str, Any] = {}
-    fields.update(trace_field(headers, project))
+    # Parsed once: the log line's trace fields and the trace passed on to the gateway.
+    trace = TraceContext.from_headers(headers)
+    fields: dict[str, Any] = trace.log_fields(project) if trace is not None else {}
     job = headers.get("x-cloudscheduler-jobname")
     if job:
         fields["scheduler_job"] = job[:500]
@@ -147,7 +147,7 @@ def _context(request: Request, project: str | None) -> Context:
     return Context(
         log_fields=fields,
         default_metadata=default_metadata,
-        trace=TraceContext.from_headers(headers),
+        trace=trace,
     )
 
 

@@ -15,9 +15,13 @@ from typing import Any
 __all__ = [
     "OTEL_PARENT_SPAN_HEADER",
     "OTEL_TRACE_ID_HEADER",
+    "SPAN_FIELD",
+    "TRACE_FIELD",
     "TraceContext",
 ]
 
+TRACE_FIELD = "logging.googleapis.com/trace"
+SPAN_FIELD = "logging.googleapis.com/spanId"
 OTEL_TRACE_ID_HEADER = "cf-aig-otel-trace-id"
 OTEL_PARENT_SPAN_HEADER = "cf-aig-otel-parent-span-id"
 # Real values are 55 characters (traceparent) or under 80 (X-Cloud-Trace-Context); longer ones are
@@ -39,6 +43,13 @@ class TraceContext:
 
     trace_id: str
     span_id: str | None = None
+
+    def log_fields(self, project: str | None) -> dict[str, str]:
+        """Cloud Logging's trace (and span) fields, so the log line joins the trace."""
+        fields = {TRACE_FIELD: f"projects/{project or '-'}/traces/{self.trace_id}"}
+        if self.span_id:
+            fields[SPAN_FIELD] = self.span_id
+        return fields
 
     def gateway_headers(self, span_id: str | None = None) -> dict[str, str]:
         """The cf-aig-otel-* headers; `span_id` (the function's own span) beats the caller's."""
