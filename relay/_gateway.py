@@ -29,7 +29,7 @@ from ._errors import (
 )
 from ._logging import log
 from ._normalize import classify_error
-from ._pools import ShardedPools
+from ._pools import GatewayPool
 from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
 from ._secrets import Credentials, Secrets
 from ._settings import Settings
@@ -80,7 +80,7 @@ class GatewayClient:
         self._secrets = secrets
         self._clock = clock
         self._rand = rand
-        self._pools = ShardedPools(settings.base_url, transport)
+        self._pools = GatewayPool(settings.base_url, transport)
 
     async def aclose(self) -> None:
         """Close pooled connections."""

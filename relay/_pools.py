@@ -1,61 +1,52 @@
-"""The gateway's connection pools: one long-lived httpx client per shard, created on first use.
+"""The gateway's connection pool: one long-lived httpx client, created on first use.
 
-httpcore's pool walks every connection it holds for each request it places (quadratic in the
-connections in use), so one pool of hundreds of connections spends most of the CPU on bookkeeping
-and collapses when a burst arrives. Shards keep each pool small; keep-alive works the same within
-each, and requests take the shards in turn.
+The client runs on `_transport.HttpToolsTransport` rather than httpx's default (httpcore):
+httpcore spent most of the function's CPU per request, and its pool walks every connection it
+holds for each request it places, so one pool of hundreds of connections collapsed under a burst
+(it used to be split into 32 shards for that). The transport's pool is a stack of idle
+connections: constant work per request however many are open, so one pool serves them all.
 """
 
 from __future__ import annotations
 
-import itertools
-import ssl
-
 import httpx
+
+from ._transport import HttpToolsTransport
 
 __all__ = [
     "KEEPALIVE_EXPIRY_SECONDS",
     "MAX_CONNECTIONS",
-    "POOL_SHARDS",
     "USER_AGENT",
-    "ShardedPools",
+    "GatewayPool",
 ]
 
 # Sized for hundreds of slow LLM calls in flight on one instance.
 MAX_CONNECTIONS = 1024
-# Connections are spread over this many pools.
-POOL_SHARDS = 32
 KEEPALIVE_EXPIRY_SECONDS = 30.0
 USER_AGENT = "aig-prompt-function/0.1"
 
 
-class ShardedPools:
-    """POOL_SHARDS clients for one base URL, handed out in turn."""
+class GatewayPool:
+    """The client for one base URL, kept for the process's life."""
 
     def __init__(self, base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._base_url = base_url
         self._transport = transport
-        self._clients: dict[int, httpx.AsyncClient] = {}
-        self._tls: ssl.SSLContext | None = None
-        self._next = itertools.count()
+        self._client: httpx.AsyncClient | None = None
 
     def next(self) -> httpx.AsyncClient:
-        """The next shard's client."""
-        shard = next(self._next) % POOL_SHARDS
-        client = self._clients.get(shard)
+        """The client (created on the first call, inside the event loop that will use it)."""
+        client = self._client
         if client is None:
-            if self._tls is None:
-                # One TLS context for all shards: each would otherwise load the CA bundle again.
-                self._tls = httpx.create_ssl_context()
-            client = self._clients[shard] = httpx.AsyncClient(
-                verify=self._tls,
+            # The system CA bundle, as httpx would load it; certificates are always verified.
+            transport = self._transport or HttpToolsTransport(
+                ssl_context=httpx.create_ssl_context(),
+                max_connections=MAX_CONNECTIONS,
+                keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+            )
+            client = self._client = httpx.AsyncClient(
                 base_url=self._base_url,
-                transport=self._transport,
-                limits=httpx.Limits(
-                    max_connections=MAX_CONNECTIONS // POOL_SHARDS,
-                    max_keepalive_connections=MAX_CONNECTIONS // POOL_SHARDS,
-                    keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
-                ),
+                transport=transport,
                 headers={"user-agent": USER_AGENT},
                 # Nothing from a response may send us elsewhere.
                 follow_redirects=False,
@@ -64,7 +55,7 @@ class ShardedPools:
         return client
 
     async def aclose(self) -> None:
-        """Close every shard's connections."""
-        clients, self._clients = self._clients, {}
-        for client in clients.values():
+        """Close the pooled connections."""
+        client, self._client = self._client, None
+        if client is not None:
             await client.aclose()
