@@ -50,6 +50,7 @@ class _Connection(asyncio.Protocol):
         self.framed = False  # a content-length or a chunked encoding says where the body ends
         self.headers_done = False
         self.complete = False
+        self.keep_alive = False
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
         self.paused = False
@@ -109,6 +110,8 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def on_message_complete(self) -> None:
+        # Asked now: once the message is done, the parser answers for the next one.
+        self.keep_alive = self.parser.should_keep_alive()
         self.complete = True
         self._wake()
 
@@ -231,12 +234,7 @@ class HttpToolsTransport(httpx.AsyncBaseTransport):
 
     def release(self, conn: _Connection) -> None:
         """Back to the pool when its answer was read whole and it may be reused; else closed."""
-        if (
-            conn.complete
-            and not conn.closed
-            and conn.error is None
-            and conn.parser.should_keep_alive()
-        ):
+        if conn.complete and not conn.closed and conn.error is None and conn.keep_alive:
             conn.idle_since = time.monotonic()
             self._idle.append(conn)
         else:
