@@ -264,17 +264,17 @@ class GatewayClient:
     ) -> httpx.Response:
         """One POST; returns a 2xx response with its body unread, raises for anything else."""
         remaining = deadline - self._clock()
-        client = self._pools.next()
-        request = client.build_request(
+        request = self._pools.request(
             "POST",
             call.path,
-            content=msgspec.json.encode(call.body),
-            headers=attempt_headers(call, credentials, remaining, traced),
-            timeout=httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining)),
+            msgspec.json.encode(call.body),
+            attempt_headers(call, credentials, remaining, traced),
+            timeout=remaining,
+            connect=min(CONNECT_TIMEOUT_SECONDS, remaining),
         )
         try:
             async with asyncio.timeout(remaining):
-                response = await client.send(request, stream=True)
+                response = await self._pools.send(request)
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise self._timed_out(exc, deadline) from exc
         except httpx.LocalProtocolError as exc:
