@@ -145,14 +145,16 @@ class _Connection(asyncio.Protocol):
     async def _wait(self, timeout: float | None) -> None:
         if self.error is not None:
             raise self.error
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        # A bare timer on the future: asyncio.timeout's task bookkeeping cost more than the read.
+        timer = loop.call_later(timeout, _expire, waiter) if timeout is not None else None
         try:
-            async with asyncio.timeout(timeout):
-                await self._waiter
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("the server sent nothing within the read timeout") from exc
+            await waiter
         finally:
             self._waiter = None
+            if timer is not None:
+                timer.cancel()
         if self.error is not None:
             raise self.error
 
@@ -164,6 +166,11 @@ class _Connection(asyncio.Protocol):
         if self.error is None:
             self.error = error
         self._wake()
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(httpx.ReadTimeout("the server sent nothing within the read timeout"))
 
 
 class _Body(httpx.AsyncByteStream):
