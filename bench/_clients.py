@@ -10,7 +10,7 @@ after DELAY_MS (the emulator's `emulator_delay_ms` metadata) for a few seconds, 
 share of IN_FLIGHT / delay. That isolates how the client's connection pool scales.
 It is a script, not a module of the package, so that any interpreter can run it (the LiteLLM
 virtualenv has aiohttp; the production one has httpx). Only the standard library and the client
-library under test are imported.
+library under test are imported (for `relay`: the function's transport, from this checkout).
 """
 
 from __future__ import annotations
@@ -114,6 +114,27 @@ async def _httpx(
         return await _measure_all(send, requests, headers, extra)
 
 
+async def _relay(
+    url: str, requests: int, headers: dict[str, str], body: bytes, extra: list[str]
+) -> Any:
+    """httpx requests on the function's own transport, sent as relay/_pools.py sends them."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    pools: Any = __import__("relay._pools", fromlist=["GatewayPool"])
+    base, _, path = url.rpartition("/")
+    pool = pools.GatewayPool(base)
+
+    async def send() -> None:
+        request = pool.request("POST", "/" + path, body, headers, timeout=120, connect=10)
+        response = await pool.send(request)
+        await response.aread()
+        await response.aclose()
+
+    try:
+        return await _measure_all(send, requests, headers, extra)
+    finally:
+        await pool.aclose()
+
+
 async def _aiohttp(
     url: str, requests: int, headers: dict[str, str], body: bytes, extra: list[str]
 ) -> Any:
@@ -138,6 +159,8 @@ def main(argv: list[str]) -> int:
     requests = int(count)
     if library == "aiohttp":
         result = asyncio.run(_aiohttp(url, requests, headers, body, extra))
+    elif library == "relay":
+        result = asyncio.run(_relay(url, requests, headers, body, extra))
     else:
         result = asyncio.run(_httpx(library, url, requests, headers, body, extra))
     print(json.dumps(result))

@@ -29,6 +29,15 @@ class Goals:
 
 GOALS = Goals()
 
+# Cloud Run list price per vCPU-second: request-based billing ("CPU only allocated during
+# request processing"), Tier 1 regions, beyond the free tier. Cloud Run functions (gen2) are
+# billed at Cloud Run's prices. Memory (GiB-seconds) and the per-request fee come on top.
+VCPU_SECOND_USD = 0.000024
+VCPU_PRICE_SOURCE = (
+    "Cloud Run list price, request-based billing, Tier 1: $0.000024 per vCPU-second "
+    "(https://cloud.google.com/run/pricing, read 2026-11-30)"
+)
+
 
 def evaluate(report: Report) -> list[Goal]:
     """Each goal of the issue: measured value and met / not met, in the issue's order."""
@@ -58,6 +67,55 @@ def _overhead(report: Report) -> list[Goal]:
                 )
             )
     return goals
+
+
+def _cpu_per_request(report: Report) -> list[Goal]:
+    """At 32 clients: the function's CPU per request next to the direct path's."""
+    direct, function = _find(report.concurrent, "direct"), _find(report.concurrent, "function")
+    if direct is None or function is None or function.server_cpu_ms_per_request is None:
+        return []
+    server_us = function.server_cpu_ms_per_request * 1000
+    direct_us = (direct.upstream_cpu_ms_per_request or 0.0) * 1000
+    behind = (function.upstream_cpu_ms_per_request or 0.0) * 1000
+    return [
+        Goal(
+            number=1,
+            goal="CPU per request at 32 clients (report, no goal)",
+            measured=f"function {server_us:,.0f} us vs direct {direct_us:,.0f} us (the emulator "
+            f"answering; behind the function it spends {behind:,.0f} us)",
+            met=None,
+        )
+    ]
+
+
+def _cost(report: Report) -> list[Goal]:
+    """CPU-seconds per 1,000 requests on one vCPU, and their list price."""
+    rows: list[tuple[str, float]] = []
+    fast = _find(report.concurrent, "function")
+    if fast is not None and fast.server_cpu_ms_per_request is not None:
+        rows.append(("32 clients, instant upstream", fast.server_cpu_ms_per_request))
+    for flight in report.in_flight:
+        cpu = flight.measured.server_cpu_ms_per_request
+        if flight.measured.target == "function" and flight.arrivals == "steady" and cpu:
+            rows.append(
+                (f"{flight.measured.clients} in flight, {flight.delay_ms} ms upstream", cpu)
+            )
+    if not rows:
+        return []
+    # ms of CPU per request = CPU-seconds per 1,000 requests.
+    parts = [
+        f"{cpu:.2f} CPU-s per 1,000 requests = ${cpu * VCPU_SECOND_USD * 1000:.4f} per "
+        f"million ({how})"
+        for how, cpu in rows
+    ]
+    return [
+        Goal(
+            number=8,
+            goal="cost: CPU-seconds per 1,000 requests on one vCPU (report, no goal)",
+            measured="; ".join(parts) + f". {VCPU_PRICE_SOURCE}",
+            met=None,
+        )
+    ]
 
 
 def _in_flight(report: Report) -> list[Goal]:
@@ -187,10 +245,12 @@ def _streaming(report: Report) -> list[Goal]:
 
 _CHECKS: tuple[Callable[[Report], list[Goal]], ...] = (
     _overhead,
+    _cpu_per_request,
     _in_flight,
     _cold_start,
     _memory,
     _secret_fetches,
     _connections,
     _streaming,
+    _cost,
 )

@@ -1,7 +1,7 @@
 """2. Calls in flight: one server against a slow upstream (4. with its memory at the peak).
 
 200 clients against a 1 s upstream (ideal: 200/s), steady arrivals and lockstep waves; then
-1,000 clients against a 2 s upstream (ideal: 500/s); then where the experimental stack bends.
+1,000 clients against a 2 s upstream (ideal: 500/s); then where the function bends.
 Each run gets a fresh process of the target's server when it has a factory.
 """
 
@@ -21,8 +21,9 @@ __all__ = ["in_flight"]
 
 # A call to a 1-2 s upstream that takes this long has failed, whatever it answers later.
 IN_FLIGHT_TIMEOUT_SECONDS = 15.0
-# Clients for the "where it bends" sweep of the experimental stack (2 s upstream).
-SWEEP_HTTPX2 = (500,)
+# Clients for the "where it bends" sweep of the function (2 s upstream): past the 1,000 run,
+# up to where one core or the pool's MAX_CONNECTIONS (1,024) runs out.
+SWEEP_FUNCTION = (1500, 2000)
 # The lockstep ("waves") runs last this share of the steady window (they are the slow ones).
 WAVES_SHARE = 0.6
 
@@ -54,14 +55,14 @@ def in_flight(bench: Bench, targets: list[Target]) -> None:
         for target in chosen:
             bench.gateway.delay_ms = 2000
             _fresh_run(bench, target, functools.partial(_big_then_small, bench))
-        print("2. where it bends: httpx2 + uvloop, upstream 2000 ms ...", flush=True)
+        print("2. where it bends: the function, upstream 2000 ms ...", flush=True)
         bench.gateway.delay_ms = 2000
-        if "function_httpx2_speedups" in by_key:
-            for clients in SWEEP_HTTPX2:
+        if "function" in by_key:
+            for clients in SWEEP_FUNCTION:
                 bench.report.bend.append(
                     _fresh_run(
                         bench,
-                        by_key["function_httpx2_speedups"],
+                        by_key["function"],
                         functools.partial(_sweep_point, bench, clients=clients, delay_ms=2000),
                     )
                 )

@@ -84,7 +84,13 @@ def client_costs(bench: Bench) -> None:
     url = f"http://127.0.0.1:{bench.gateway.port}{last.path}"
     script = str(BENCH / "_clients.py")
     runs: list[tuple[str, str, Path, dict[str, str]]] = [
-        ("httpx", "httpx 0.28 (the function's)", bench.bin_dir / "python", {}),
+        ("httpx", "httpx 0.28 (its default transport, httpcore)", bench.bin_dir / "python", {}),
+        (
+            "relay",
+            "httpx 0.28 on relay/_transport.py, as relay/_pools.py sends (the function's)",
+            bench.bin_dir / "python",
+            {},
+        ),
     ]
     if bench.httpx2 is not None:
         runs.append(

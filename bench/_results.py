@@ -51,6 +51,9 @@ class Measured(msgspec.Struct, kw_only=True):
     server_cpu_ms_per_request: float | None  # CPU of the server's process tree per request
     server_cpu_cores: float | None  # that CPU over the run's wall time (1.0 = one core busy)
     others_cores: float  # CPU used meanwhile by processes outside this benchmark, in cores
+    # CPU of the harness process per request: the gateway emulator (a thread in it) answering,
+    # for the direct path the whole server side; for the function, its upstream.
+    upstream_cpu_ms_per_request: float | None = None
 
 
 class InFlight(msgspec.Struct, kw_only=True):

@@ -245,7 +245,9 @@ class Bench:
         root = target.server.pid if target.server else None
         before = tree_cpu_seconds(root) if root else 0.0
         others = OthersWatch()
+        own = _own_cpu_seconds()
         result = run_load(spec, self.cpus)
+        own = _own_cpu_seconds() - own
         cores = others.cores()
         cpu_ms = cpu_cores = None
         if root is not None:
@@ -260,6 +262,7 @@ class Bench:
             server_cpu_ms_per_request=cpu_ms,
             server_cpu_cores=cpu_cores,
             others_cores=cores,
+            upstream_cpu_ms_per_request=round(own / max(result.total_requests, 1) * 1000, 3),
         )
 
     def interleaved(
@@ -285,6 +288,7 @@ class Bench:
                     (m.server_cpu_ms_per_request or 0.0) * m.result.total_requests for m in done
                 )
                 cpu_ms = round(spent / max(served, 1), 3)
+            upstream = [m.upstream_cpu_ms_per_request or 0.0 for m in done]
             merged.append(
                 Measured(
                     target=target.key,
@@ -294,6 +298,7 @@ class Bench:
                     server_cpu_ms_per_request=cpu_ms,
                     server_cpu_cores=None,
                     others_cores=round(max(m.others_cores for m in done), 2),
+                    upstream_cpu_ms_per_request=round(sum(upstream) / len(upstream), 3),
                 )
             )
         return merged
@@ -304,3 +309,9 @@ class Bench:
 
     def memory(self, target: str, stage: str, server: Server) -> None:
         self.report.memory.append(_memory.sample(target, stage, server))
+
+
+def _own_cpu_seconds() -> float:
+    """CPU used so far by this process, every thread (the emulators run in it), no children."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

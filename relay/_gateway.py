@@ -29,7 +29,7 @@ from ._errors import (
 )
 from ._logging import log
 from ._normalize import classify_error
-from ._pools import ShardedPools
+from ._pools import GatewayPool
 from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
 from ._secrets import Credentials, Secrets
 from ._settings import Settings
@@ -80,7 +80,7 @@ class GatewayClient:
         self._secrets = secrets
         self._clock = clock
         self._rand = rand
-        self._pools = ShardedPools(settings.base_url, transport)
+        self._pools = GatewayPool(settings.base_url, transport)
 
     async def aclose(self) -> None:
         """Close pooled connections."""
@@ -264,17 +264,17 @@ class GatewayClient:
     ) -> httpx.Response:
         """One POST; returns a 2xx response with its body unread, raises for anything else."""
         remaining = deadline - self._clock()
-        client = self._pools.next()
-        request = client.build_request(
+        request = self._pools.request(
             "POST",
             call.path,
-            content=msgspec.json.encode(call.body),
-            headers=attempt_headers(call, credentials, remaining, traced),
-            timeout=httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining)),
+            msgspec.json.encode(call.body),
+            attempt_headers(call, credentials, remaining, traced),
+            timeout=remaining,
+            connect=min(CONNECT_TIMEOUT_SECONDS, remaining),
         )
         try:
             async with asyncio.timeout(remaining):
-                response = await client.send(request, stream=True)
+                response = await self._pools.send(request)
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise self._timed_out(exc, deadline) from exc
         except httpx.LocalProtocolError as exc:

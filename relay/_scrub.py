@@ -37,6 +37,8 @@ _CHUNK = MIN_PIECE_CHARS // 2
 MAX_CODE_CHARS = 128
 _MAX_CODE_INT = 2**53
 
+# Joins a tree's strings for one search; no secret holds it (else each string is searched).
+_SEPARATOR = "\x00"
 _lock = threading.Lock()
 # secret -> its aligned chunks [(chunk, offset in the secret)]
 _secrets: dict[str, tuple[tuple[str, int], ...]] = {}
@@ -80,12 +82,37 @@ def scrub_tree(value: Any) -> Any:
     """`value` (decoded JSON) with every string in it, keys included, scrubbed."""
     if not _secrets:
         return value
+    if not isinstance(value, str):
+        # One search over all its strings, joined: a tree with nothing to scrub (nearly every
+        # answer) costs one pass, not one per string. The separator ends any run of a secret
+        # at a string's edge, as searching each string alone would.
+        strings: list[str] = []
+        _collect(value, strings)
+        joined = _SEPARATOR.join(strings)
+        if _SEPARATOR not in "".join(_secrets) and scrub(joined) is joined:
+            return value
+    return _scrub_each(value)
+
+
+def _collect(value: Any, into: list[str]) -> None:
+    if isinstance(value, str):
+        into.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _collect(key, into)
+            _collect(item, into)
+    elif isinstance(value, list):
+        for item in value:
+            _collect(item, into)
+
+
+def _scrub_each(value: Any) -> Any:
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):
-        return {scrub_tree(k): scrub_tree(v) for k, v in value.items()}
+        return {_scrub_each(k): _scrub_each(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [scrub_tree(item) for item in value]
+        return [_scrub_each(item) for item in value]
     return value
 
 

@@ -19,6 +19,7 @@ from relay import ConfigError, Settings
 from relay import _logformat as logformat
 from relay._logformat import ACCESS_LOGGERS, OWN_LOGGERS, SERVER_LOGGERS, JsonHandler
 from relay._logging import SPAN_FIELD, TRACE_FIELD, log, redact, register_secret, trace_field
+from relay._scrub import MIN_PIECE_CHARS, scrub_tree
 from relay._settings import log_level_from_env
 
 SECRET = "log-test-secret-5e4d3c2b1a"
@@ -339,3 +340,15 @@ def test_trace_field(headers: dict[str, str], expected: tuple[str, str | None] |
     trace, span = expected
     assert fields[TRACE_FIELD] == f"projects/p/traces/{trace}"
     assert fields.get(SPAN_FIELD) == span
+
+
+def test_scrub_tree_finds_pieces_in_any_string_and_none_across_two() -> None:
+    """A tree is searched in one pass over its strings joined, with the same answer as string by
+    string: a piece in a nested key or value is replaced; two short runs of a secret in two
+    strings, adjacent once joined, are no piece."""
+    register_secret(SECRET)
+    short = MIN_PIECE_CHARS - 1
+    tree = {"a": [{"k": SECRET[:short]}, SECRET[short : 2 * short]], "ok": 1}
+    assert scrub_tree(tree) is tree
+    leaking = {"a": [{f"k{SECRET[1:10]}": "v"}], "b": [None, f"x{SECRET}"]}
+    assert scrub_tree(leaking) == {"a": [{"k[REDACTED]": "v"}], "b": [None, "x[REDACTED]"]}
