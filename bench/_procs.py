@@ -262,6 +262,11 @@ def tree_memory_kib(root: int) -> tuple[int, int]:
     return rss, pss
 
 
+def tree_peak_kib(root: int) -> int:
+    """The sum of each process's peak RSS (VmHWM) in KiB over the process tree under `root`."""
+    return sum(_status_kib(pid, "VmHWM:") for pid in tree_pids(root))
+
+
 def tree_cpu_seconds(root: int, *, reaped: bool = False) -> float:
     """User plus system CPU time used so far by the process tree under `root`; with `reaped`,
     also what its waited-for children used (cutime, cstime)."""

@@ -31,10 +31,12 @@ __all__ = [
 MAX_CONNECTIONS = 1024
 KEEPALIVE_EXPIRY_SECONDS = 30.0
 USER_AGENT = "aig-prompt-function/0.1"
-# What httpx.AsyncClient sends by default (httpx decodes both encodings), with our agent.
+# What httpx.AsyncClient sends by default, with our agent, and no compression: a compressed body
+# can unpack to a thousand times its size in one step (a "zip bomb"), before any cap on what was
+# read could stop it, and LLM answers are small next to the time they take.
 DEFAULT_HEADERS = {
     "accept": "*/*",
-    "accept-encoding": "gzip, deflate",
+    "accept-encoding": "identity",
     "connection": "keep-alive",
     "user-agent": USER_AGENT,
 }
@@ -80,6 +82,10 @@ class GatewayPool:
         """The response, its body not yet read: the caller reads it and closes it."""
         response = await self._pool().handle_async_request(request)
         response.request = request
+        if response.headers.get("content-encoding", "identity").lower() != "identity":
+            # Compressed although we asked for none: passed on as the raw bytes (which then fail
+            # to parse as JSON or SSE), never unpacked (see DEFAULT_HEADERS).
+            del response.headers["content-encoding"]
         return response
 
     async def aclose(self) -> None:

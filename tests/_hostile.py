@@ -9,11 +9,13 @@ request's `metadata` field. A test stand-in, not a gateway emulator: see emulato
 
 from __future__ import annotations
 
+import functools
 import json
 import select
 import socket
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,6 +25,31 @@ STALL_SECONDS = 8.0
 # How much a streaming mode sends per write, and for how long at most.
 STREAM_CHUNK_BYTES = 64 * 1024
 STREAM_MAX_SECONDS = 60.0
+# What the compressed body of the gzip_bomb_200 mode unpacks to.
+GZIP_BOMB_BYTES = 512 * 1024 * 1024
+
+
+@functools.cache
+def _gzip_bomb() -> bytes:
+    """GZIP_BOMB_BYTES of JSON-looking padding, gzipped (about 500 KB), built once and fast.
+
+    A block compressed after a full flush refers to nothing before it, so one compressed MiB
+    repeated is a valid deflate stream of many MiB.
+    """
+    head, block, tail = b'{"id": "x", "pad": "', b"z" * (1024 * 1024), b'"}'
+    copies = GZIP_BOMB_BYTES // len(block)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate; the gzip frame is ours
+    opening = packer.compress(head) + packer.flush(zlib.Z_FULL_FLUSH)
+    repeated = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    closing = packer.compress(tail) + packer.flush()
+    crc = zlib.crc32(head)
+    for _ in range(copies):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(tail, crc)
+    size = (len(head) + copies * len(block) + len(tail)) % 2**32
+    frame = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    trailer = crc.to_bytes(4, "little") + size.to_bytes(4, "little")
+    return frame + opening + repeated * copies + closing + trailer
 
 
 @dataclass
@@ -34,6 +61,8 @@ class Seen:
     ended: float | None = None
     # True when the function closed the connection before the answer was complete.
     cut_by_client: bool = False
+    # The accept-encoding the function sent (recorded by the modes that care).
+    accept_encoding: str | None = None
 
 
 @dataclass
@@ -176,6 +205,16 @@ class _Handler(BaseHTTPRequestHandler):
         for _ in range(40):
             self.wfile.write(chunk)
         self.wfile.write(b'"}')
+
+    def _gzip_bomb_200(self, body: dict[str, Any], token: str, key: str, seen: Seen) -> None:
+        # A few hundred KB on the wire that unpack to GZIP_BOMB_BYTES, sent whatever we asked.
+        seen.accept_encoding = self.headers.get("accept-encoding")
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-encoding", "gzip")
+        self.send_header("content-length", str(len(_gzip_bomb())))
+        self.end_headers()
+        self.wfile.write(_gzip_bomb())
 
     # -- helpers ---------------------------------------------------------------------------------
 

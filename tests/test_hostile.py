@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench._procs import tree_peak_kib
 from tests._hostile import HostileUpstream
 from tests._servers import ANSWERS, FunctionServer
 from tests.conftest import OPENAI_KEY, TOKEN, ServerFactory
@@ -238,6 +239,19 @@ def test_unusable_200_is_not_retried(function: FunctionServer, hostile: HostileU
     assert response.status_code == 502
     assert response.json()["error"]["type"] == "upstream_error"
     assert len(hostile.seen("not_json_200")) == before + 1
+
+
+def test_compressed_answer_is_never_unpacked(
+    function: FunctionServer, hostile: HostileUpstream
+) -> None:
+    # 500 KB on the wire that would unpack to 512 MiB: refused as unusable, memory unmoved.
+    peak_before = tree_peak_kib(function.process.pid)
+    response = function.post(ask("gzip_bomb_200"))
+    assert response.status_code == 502
+    assert response.json()["error"]["type"] == "upstream_error"
+    [seen] = hostile.seen("gzip_bomb_200")
+    assert seen.accept_encoding == "identity"
+    assert tree_peak_kib(function.process.pid) - peak_before < 64 * 1024
 
 
 def test_oversized_event_is_acknowledged(serve: ServerFactory, hostile: HostileUpstream) -> None:
