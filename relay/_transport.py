@@ -24,10 +24,13 @@ from typing import cast
 import httptools
 import httpx
 
-__all__ = ["HttpToolsTransport"]
+__all__ = ["MAX_HEAD_BYTES", "HttpToolsTransport"]
 
 # Reading pauses while this much of a body waits unread, so a huge answer is not buffered.
 BODY_HIGH_WATER_BYTES = 256 * 1024
+# The status line and headers together, at most (h11's own limit): a server that sends headers
+# for ever is cut off instead of filling memory until the deadline.
+MAX_HEAD_BYTES = 64 * 1024
 # HTTP/1.1 token characters (RFC 9110), and what a header value must not hold.
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(rb"[\r\n\x00]")
@@ -49,6 +52,7 @@ class _Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.framed = False  # a content-length or a chunked encoding says where the body ends
         self.headers_done = False
+        self.head_bytes = 0
         self.complete = False
         self.keep_alive = False
         self.chunks: deque[bytes] = deque()
@@ -72,6 +76,14 @@ class _Connection(asyncio.Protocol):
         if self.complete:  # bytes nobody asked for: the connection cannot be reused
             self.close()
             return
+        if not self.headers_done:
+            # Every byte fed so far was head (httptools buffers a header's pieces until it is
+            # whole), so more than the limit without the head's end is too much.
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self._fail(httpx.RemoteProtocolError("the answer's headers are too large"))
+                self.close()
+                return
+            self.head_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from relay._transport import BODY_HIGH_WATER_BYTES, HttpToolsTransport
+from relay._transport import BODY_HIGH_WATER_BYTES, MAX_HEAD_BYTES, HttpToolsTransport
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -246,6 +246,31 @@ def test_a_malformed_answer_is_a_protocol_error() -> None:
 
     with pytest.raises(httpx.RemoteProtocolError):
         run(go())
+
+
+def test_headers_without_end_are_cut_off() -> None:
+    # A server that sends headers for ever is refused once MAX_HEAD_BYTES have come with no end.
+    sent = 0
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal sent
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        while sent < 64 * MAX_HEAD_BYTES:
+            line = b"x-pad: " + b"p" * 1000 + b"\r\n"
+            writer.write(line)
+            sent += len(line)
+            await writer.drain()
+
+    server = Server(script)
+
+    async def go() -> None:
+        async with server:
+            await transport().handle_async_request(request(server.url()))
+
+    with pytest.raises(httpx.RemoteProtocolError, match="headers are too large"):
+        run(go())
+    assert sent < 64 * MAX_HEAD_BYTES  # cut off long before the server was done
 
 
 @pytest.fixture(scope="module")
