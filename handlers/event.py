@@ -3,7 +3,8 @@
 Permanent failures (a bad payload, upstream_rejected, content_blocked, model_not_allowed,
 config_error, and any other error that is not retryable) are logged and acknowledged, so a poison
 message is not redelivered for ever; retryable ones raise, so Pub/Sub redelivers. A message id this
-instance has already finished is not run again.
+instance has already finished is not run again. A message back from the dead-letter topic is never
+run: a bulk item gets its final error line, anything else is logged (docs/bulk.md).
 
 A finished outcome goes to the result sinks (docs/delivery.md). When that fails, the outcome is
 kept and the event raises: the redelivery only retries the delivery. The prompt carries a gateway
