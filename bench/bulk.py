@@ -1,11 +1,14 @@
 """A bulk run end to end on one function instance (docs/bulk.md).
 
-    .venv/bin/python -m bench.bulk [--items 1000] [--delay-ms 400]
+    .venv/bin/python -m bench.bulk [--items 1000] [--delay-ms 400] [--max-outstanding 250]
 
-Google's Pub/Sub emulator pushes each item through the Eventarc stand-in to one `prompt_event`
-process; input and output live in the Cloud Storage emulator; the gateway emulator answers
-each prompt after `--delay-ms`. Reports submission time, items per second, the event process's
-peak RSS and CPU per item, and the time of the status call that assembles results.jsonl.
+Each item goes from Google's Pub/Sub emulator through the Eventarc stand-in to one
+`prompt_event` process, at most `--max-outstanding` at once (emulators/eventarc_pull.py; the
+Terraform per-instance concurrency by default; `--push` uses the emulator's own push instead).
+Input and output live in the Cloud Storage emulator; the gateway emulator answers each prompt
+after `--delay-ms`. Reports submission time, items per second, the event process's peak RSS and
+CPU per item (and the emulators' CPU per item), the time of the status call that assembles
+results.jsonl, and the machine's load average (it may be shared).
 Everything on 127.0.0.1; figures are for this machine, to compare rows of one run.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -23,6 +27,7 @@ import httpx
 
 from bench.delivery_cost import tree_cpu_seconds
 from emulators.eventarc import EventarcBridge
+from emulators.eventarc_pull import DEFAULT_MAX_OUTSTANDING, EventarcPuller
 from emulators.gateway import GatewayEmulator
 from emulators.google import PubSubEmulator, StorageEmulator, emulator_env
 from emulators.stack import function_process
@@ -65,10 +70,31 @@ def status(client: httpx.Client, url: str, output: str) -> tuple[dict[str, Any],
     return answer, time.perf_counter() - started
 
 
+def connect(
+    pubsub: PubSubEmulator, event_url: str, max_outstanding: int | None
+) -> EventarcBridge | EventarcPuller:
+    """The topic's delivery to the event function: pulled with `max_outstanding` in flight, or
+    (None) the emulator's push subscription."""
+    if max_outstanding is None:
+        bridge = EventarcBridge(event_url, pubsub.topic(TOPIC))
+        bridge.start()
+        pubsub.create_subscription("prompts-push", TOPIC, push_endpoint=bridge.url)
+        return bridge
+    # An ack deadline above the function's own timeout, as Eventarc's subscription has.
+    subscription = pubsub.create_subscription("prompts-pull", TOPIC, ack_deadline=600)
+    puller = EventarcPuller(
+        pubsub.host, subscription, event_url, pubsub.topic(TOPIC), max_outstanding=max_outstanding
+    )
+    puller.start()
+    return puller
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--delay-ms", type=int, default=400)
+    parser.add_argument("--max-outstanding", type=int, default=DEFAULT_MAX_OUTSTANDING)
+    parser.add_argument("--push", action="store_true", help="the emulator's push subscription")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="bulk-bench-"))
     gateway = GatewayEmulator(token=TOKEN, delay_ms=args.delay_ms)
@@ -91,17 +117,18 @@ def main() -> int:
     )
     storage.write("in/bench.jsonl", lines.encode())
     output = f"gs://{BUCKET}/out/bench/"
-    bridge: EventarcBridge | None = None
+    bridge: EventarcBridge | EventarcPuller | None = None
     try:
         with (
             function_process("prompt_event", env, logs / "event.log") as (event_url, event_pid),
             function_process("prompt", env | {"BULK_TOPIC": TOPIC}, logs / "http.log") as (url, _),
             httpx.Client(timeout=600) as client,
         ):
-            bridge = EventarcBridge(event_url, pubsub.topic(TOPIC))
-            bridge.start()
-            pubsub.create_subscription("prompts-push", TOPIC, push_endpoint=bridge.url)
+            bridge = connect(pubsub, event_url, None if args.push else args.max_outstanding)
+            stand_ins = {"storage": storage.process, "pubsub": pubsub.process}
+            pids = {name: proc.pid for name, proc in stand_ins.items() if proc is not None}
             cpu_before = tree_cpu_seconds(event_pid)
+            others_before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
             started = time.perf_counter()
             submitted = client.post(
                 url, json={"bulk": {"input": f"gs://{BUCKET}/in/bench.jsonl", "output": output}}
@@ -120,25 +147,37 @@ def main() -> int:
             # The run ended at most one poll before this call; the call itself assembled.
             run_seconds = time.perf_counter() - started - took
             cpu = tree_cpu_seconds(event_pid) - cpu_before
+            others = {n: tree_cpu_seconds(pid) - others_before[n] for n, pid in pids.items()}
             rss = peak_rss_mib(event_pid)
+            in_flight = bridge.peak_outstanding if isinstance(bridge, EventarcPuller) else None
         results = storage.read("out/bench/results.jsonl")
         assert results is not None and results[0].count(b"\n") == args.items
+        assert storage.names("out/bench/results.jsonl.parts/") == []  # deleted once composed
     finally:
         if bridge is not None:
             bridge.stop()
         storage.stop()
         pubsub.stop()
         gateway.stop()
+    delivery = "emulator push" if args.push else f"pull, <= {args.max_outstanding} in flight"
     print(f"bulk run: {args.items} items, gateway delay {args.delay_ms} ms, one instance")
+    print(f"  delivery                      {delivery}")
     print(f"  submit (check + publish)      {submit_seconds:8.2f} s")
     print(f"  run (submit to all finished)  {run_seconds:8.2f} s (+- one 2 s poll)")
     print(f"  items per second              {args.items / run_seconds:8.1f}")
     print(f"  succeeded / failed            {answer['succeeded']} / {answer['failed']}")
     print(f"  event process peak RSS        {rss:8.1f} MiB")
     print(f"  event CPU per item            {cpu * 1e6 / args.items:8.0f} us")
+    for name, seconds in others.items():
+        print(f"  {name + ' emulator CPU per item':<29} {seconds * 1e6 / args.items:8.0f} us")
     if listing:
         print(f"  status call (listing only)    {max(listing):8.2f} s (slowest)")
     print(f"  status call that assembled    {took:8.2f} s")
+    if in_flight is not None:
+        print(f"  items in flight (peak)        {in_flight:8d}")
+    # The machine is shared: how busy it was, to read the wall-clock rows against.
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"  load average (1/5/15 min)     {load} on {os.cpu_count()} cores")
     return 0
 
 

@@ -1,8 +1,14 @@
 """`make run`'s result-delivery half: Pub/Sub and Cloud Storage emulators, the Eventarc
-stand-in, and a `prompt_event` function fed by a push subscription (docs/delivery.md).
+stand-in, and a `prompt_event` function fed from the prompts topic (docs/delivery.md).
 
-    topic prompts --push--> Eventarc stand-in --CloudEvent--> functions-framework prompt_event
+    topic prompts (prompts-eventarc) --pull, <= 250 in flight--> Eventarc stand-in
+        --CloudEvent--> functions-framework prompt_event
+    after 10 failed deliveries: topic prompts-dead-letter --> the same, as a dead letter
     topic results (subscription results-sub)  <--  both functions  -->  bucket results
+
+The stand-in pulls rather than letting the emulator push, because the emulator pushes about two
+messages at a time and production keeps up to the instance's concurrency in flight
+(emulators/eventarc_pull.py); retry backoff and dead-letter limit are the Terraform module's.
 
 Without Google's Pub/Sub emulator it prints how to install it and sets nothing up, so the HTTP
 path still runs.
@@ -17,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from emulators._ports import StartError, wait_for_port
-from emulators.eventarc import EventarcBridge
+from emulators.eventarc_pull import EventarcPuller
 from emulators.google import (
     INSTALL_HINT,
     PubSubEmulator,
@@ -29,6 +35,12 @@ from emulators.google import (
 __all__ = ["DeliveryStack"]
 
 PROMPTS_TOPIC = "prompts"
+DEAD_LETTER_TOPIC = "prompts-dead-letter"
+# infra/: Eventarc's retry backoff, and var.dead_letter_max_delivery_attempts.
+BACKOFF_SECONDS = (10.0, 600.0)
+MAX_DELIVERY_ATTEMPTS = 10
+# Above the event function's timeout, as on Eventarc's subscription.
+ACK_DEADLINE_SECONDS = 600
 RESULTS_TOPIC = "results"
 RESULTS_SUBSCRIPTION = "results-sub"
 RESULTS_BUCKET = "results"
@@ -44,7 +56,7 @@ class DeliveryStack:
         self.logs = Path(tempfile.mkdtemp(prefix="delivery-stack-"))
         self.pubsub: PubSubEmulator | None = None
         self.storage: StorageEmulator | None = None
-        self.bridge: EventarcBridge | None = None
+        self.pullers: list[EventarcPuller] = []
         self.event_function: subprocess.Popen[bytes] | None = None
         self.event_port = int(os.environ.get("EVENT_PORT", "8081"))
 
@@ -57,7 +69,7 @@ class DeliveryStack:
         self.pubsub.start(int(os.environ.get("PUBSUB_EMULATOR_PORT", "8085")))
         self.storage = StorageEmulator(RESULTS_BUCKET, self.logs / "storage-emulator.log")
         self.storage.start(int(os.environ.get("STORAGE_EMULATOR_PORT", "9023")))
-        for topic in (PROMPTS_TOPIC, RESULTS_TOPIC):
+        for topic in (PROMPTS_TOPIC, DEAD_LETTER_TOPIC, RESULTS_TOPIC):
             self.pubsub.create_topic(topic)
         self.pubsub.create_subscription(RESULTS_SUBSCRIPTION, RESULTS_TOPIC)
         sinks = {
@@ -68,14 +80,28 @@ class DeliveryStack:
             **emulator_env(self.pubsub, self.storage),
         }
         self._start_event_function({**function_env, **sinks})
-        self.bridge = EventarcBridge(
-            f"http://127.0.0.1:{self.event_port}", self.pubsub.topic(PROMPTS_TOPIC)
-        )
-        self.bridge.start()
-        self.pubsub.create_subscription(
-            f"{PROMPTS_TOPIC}-push", PROMPTS_TOPIC, push_endpoint=self.bridge.url
-        )
+        self._feed(PROMPTS_TOPIC, dead_letter=(DEAD_LETTER_TOPIC, MAX_DELIVERY_ATTEMPTS))
+        self._feed(DEAD_LETTER_TOPIC, dead_letter=None)
         return sinks
+
+    def _feed(self, topic: str, dead_letter: tuple[str, int] | None) -> None:
+        """`topic` delivered to prompt_event as Eventarc does, through a subscription of its own."""
+        assert self.pubsub is not None
+        subscription = self.pubsub.create_subscription(
+            f"{topic}-eventarc",
+            topic,
+            ack_deadline=ACK_DEADLINE_SECONDS,
+            dead_letter=dead_letter,
+            backoff_seconds=BACKOFF_SECONDS,
+        )
+        puller = EventarcPuller(
+            self.pubsub.host,
+            subscription,
+            f"http://127.0.0.1:{self.event_port}",
+            self.pubsub.topic(topic),
+        )
+        puller.start()
+        self.pullers.append(puller)
 
     def _start_event_function(self, env: dict[str, str]) -> None:
         bin_dir = Path(sys.executable).parent
@@ -93,10 +119,11 @@ class DeliveryStack:
         if self.pubsub is None or self.storage is None:
             return ""
         api = f"http://{self.pubsub.host}/v1/projects/{self.project}"
+        topics = ", ".join((PROMPTS_TOPIC, DEAD_LETTER_TOPIC, RESULTS_TOPIC))
         return f"""
   Result delivery (docs/delivery.md)
-  prompt_event         http://localhost:{self.event_port} (push from topic {PROMPTS_TOPIC})
-  Pub/Sub emulator     {self.pubsub.host}: topics {PROMPTS_TOPIC}, {RESULTS_TOPIC}
+  prompt_event         http://localhost:{self.event_port} (from {PROMPTS_TOPIC}, dead letters too)
+  Pub/Sub emulator     {self.pubsub.host}: topics {topics}
   Storage emulator     {self.storage.url}: bucket {RESULTS_BUCKET}
   emulator logs        {self.logs}
 
@@ -121,6 +148,8 @@ class DeliveryStack:
         if self.event_function is not None and self.event_function.poll() is None:
             self.event_function.terminate()
             self.event_function.wait(timeout=10)
-        for part in (self.bridge, self.pubsub, self.storage):
+        for puller in self.pullers:
+            puller.stop()
+        for part in (self.pubsub, self.storage):
             if part is not None:
                 part.stop()

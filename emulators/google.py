@@ -39,6 +39,7 @@ INSTALL_HINT = (
 START_TIMEOUT_SECONDS = 60.0  # a cold JVM on a busy 2-core machine
 _SDK_ROOTS = ("/usr/lib/google-cloud-sdk", "/usr/share/google-cloud-sdk", "/google-cloud-sdk")
 _LAUNCHER = Path("platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+_ROOT = Path(__file__).resolve().parent.parent
 
 
 def pubsub_emulator_launcher() -> Path | None:
@@ -79,7 +80,11 @@ class _Process:
     def _spawn(self, command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command,
+            cwd=_ROOT,  # where `python -m emulators...` finds this package
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         return self.process
 
@@ -140,13 +145,34 @@ class PubSubEmulator(_Process):
     def delete_topic(self, topic: str) -> None:
         self._call("DELETE", f"/v1/{self.topic(topic)}")
 
+    def subscription(self, name: str) -> str:
+        return f"projects/{self.project}/subscriptions/{name}"
+
     def create_subscription(
-        self, name: str, topic: str, *, push_endpoint: str | None = None, ack_deadline: int = 10
-    ) -> None:
+        self,
+        name: str,
+        topic: str,
+        *,
+        push_endpoint: str | None = None,
+        ack_deadline: int = 10,
+        dead_letter: tuple[str, int] | None = None,
+        backoff_seconds: tuple[float, float] | None = None,
+    ) -> str:
+        """A subscription on `topic`; `dead_letter` is (topic, max delivery attempts) and
+        `backoff_seconds` the retry policy's (minimum, maximum). Its full name."""
         body: dict[str, Any] = {"topic": self.topic(topic), "ackDeadlineSeconds": ack_deadline}
         if push_endpoint:
             body["pushConfig"] = {"pushEndpoint": push_endpoint}
-        self._call("PUT", f"/v1/projects/{self.project}/subscriptions/{name}", body)
+        if dead_letter is not None:
+            body["deadLetterPolicy"] = {
+                "deadLetterTopic": self.topic(dead_letter[0]),
+                "maxDeliveryAttempts": dead_letter[1],
+            }
+        if backoff_seconds is not None:
+            low, high = backoff_seconds
+            body["retryPolicy"] = {"minimumBackoff": f"{low}s", "maximumBackoff": f"{high}s"}
+        self._call("PUT", f"/v1/{self.subscription(name)}", body)
+        return self.subscription(name)
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
         """Publish one message; its message id."""
@@ -196,7 +222,9 @@ class StorageEmulator(_Process):
     def start(self, port: int = 0) -> None:
         self.port = port or free_port()
         command = [
-            str(Path(sys.executable).parent / "gcp-storage-emulator"),
+            sys.executable,
+            "-m",
+            "emulators._storage_main",  # the emulator, without its O(objects) write cost
             "start",
             "--host=127.0.0.1",
             f"--port={self.port}",
@@ -204,8 +232,6 @@ class StorageEmulator(_Process):
             f"--default-bucket={self.bucket}",
             "--quiet",
         ]
-        if not Path(command[0]).exists():
-            command[0:1] = [sys.executable, "-m", "gcp_storage_emulator"]
         process = self._spawn(command, self.log_path)
         self._http = httpx.Client(base_url=self.url, timeout=10)
         _wait_until(

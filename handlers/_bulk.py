@@ -13,7 +13,18 @@ from relay._bulk_lines import output_line
 from relay._bulk_store import BulkStore, GsPath
 from relay._logging import redact
 
-__all__ = ["BulkItemAttributes", "answer_bulk", "bulk_attributes", "run_bulk_item"]
+__all__ = [
+    "BulkItemAttributes",
+    "answer_bulk",
+    "bulk_attributes",
+    "dead_letter_deliveries",
+    "finish_dead_lettered",
+    "run_bulk_item",
+]
+
+# Pub/Sub adds this attribute (with the source subscription's) when it forwards a message to a
+# dead-letter topic; the emulator does the same.
+DEAD_LETTER_COUNT = "CloudPubSubDeadLetterSourceDeliveryCount"
 
 _store: BulkStore | None = None
 
@@ -102,5 +113,47 @@ async def run_bulk_item(
         "bulk item finished" if written else "bulk item was written by another delivery",
         ok=bool(outcome.get("ok")),
         **fields,
+    )
+    return True
+
+
+def dead_letter_deliveries(attributes: Any) -> str | None:
+    """How many deliveries Pub/Sub made before it dead-lettered this message; None when the
+    message is not a dead letter."""
+    if not isinstance(attributes, dict):
+        return None
+    count = attributes.get(DEAD_LETTER_COUNT)
+    return count[:20] if isinstance(count, str) else None
+
+
+async def finish_dead_lettered(
+    relay: Relay, item: BulkItemAttributes, deliveries: str, context: Context
+) -> bool:
+    """A bulk item Pub/Sub gave up on: written as its final error line (counted as
+    dead-lettered), never run again. True when finished (written, or found written)."""
+    bulk_id, custom_id, output = item
+    error = UpstreamError(
+        f"dead-lettered: Pub/Sub gave up after {deliveries} deliveries that each failed "
+        "retryably (rate limit, upstream failure, timeout or crash; the log lines with this "
+        "request_id say which); submit it again in a new run to retry"
+    ).to_dict()
+    outcome = {"ok": False, "request_id": custom_id, "error": error}
+    written = await asyncio.to_thread(
+        _get_store(relay).create,
+        output.child(f"{custom_id}.json"),
+        output_line(custom_id, outcome),
+        "application/json",
+        item_metadata(outcome, dead_lettered=True),
+    )
+    log(
+        "ERROR" if written else "INFO",
+        "bulk item dead-lettered; written as an error line"
+        if written
+        else "dead-lettered bulk item was already finished; left as it is",
+        event="bulk_dead_lettered",
+        deliveries=deliveries,
+        bulk_id=bulk_id,
+        custom_id=custom_id,
+        **context.log_fields,
     )
     return True

@@ -3,7 +3,8 @@
 Permanent failures (a bad payload, upstream_rejected, content_blocked, model_not_allowed,
 config_error, and any other error that is not retryable) are logged and acknowledged, so a poison
 message is not redelivered for ever; retryable ones raise, so Pub/Sub redelivers. A message id this
-instance has already finished is not run again.
+instance has already finished is not run again. A message back from the dead-letter topic is never
+run: a bulk item gets its final error line, anything else is logged (docs/bulk.md).
 
 A finished outcome goes to the result sinks (docs/delivery.md). When that fails, the outcome is
 kept and the event raises: the redelivery only retries the delivery. The prompt carries a gateway
@@ -32,7 +33,13 @@ from relay import (
     log,
 )
 
-from ._bulk import BulkItemAttributes, bulk_attributes, run_bulk_item
+from ._bulk import (
+    BulkItemAttributes,
+    bulk_attributes,
+    dead_letter_deliveries,
+    finish_dead_lettered,
+    run_bulk_item,
+)
 from ._dedup import Deduplicator
 from ._delivery import Pending, PendingOutcomes, get_deliverer
 from ._runtime import get_relay
@@ -73,8 +80,11 @@ async def handle_event(event: CloudEvent) -> None:
     )
 
     item = bulk_attributes(attributes)
+    dead_letter = dead_letter_deliveries(attributes)
 
     async def work() -> bool:
+        if dead_letter is not None:
+            return await _dead_letter(item, dead_letter, context)
         if item is not None:
             return await _run_bulk(message, message_id, item, context)
         return await _run_and_deliver(message, message_id, context)
@@ -138,6 +148,26 @@ async def _run_bulk(
     # The same item always carries the same cache key: a redelivery that runs again anyway
     # (its outcome was not written) is answered from the gateway's cache, not billed twice.
     return await run_bulk_item(relay, cache_keyed(body, f"{bulk_id}:{custom_id}"), item, context)
+
+
+async def _dead_letter(item: BulkItemAttributes | None, deliveries: str, context: Context) -> bool:
+    """A message back from the dead-letter topic (its own trigger, infra/pubsub.tf): never run
+    again. A bulk item gets its final error line; anything else is logged and acknowledged."""
+    if item is None:
+        log(
+            "ERROR",
+            "dead-lettered message acknowledged, not run again",
+            event="dead_lettered",
+            deliveries=deliveries,
+            **context.log_fields,
+        )
+        return True
+    try:
+        relay = get_relay()
+    except ConfigError as exc:
+        log("ERROR", f"configuration error: {exc.message}; redelivered", **context.log_fields)
+        return False
+    return await finish_dead_lettered(relay, item, deliveries, context)
 
 
 def _message_body(message: dict[str, Any], limit: int) -> bytes | RelayError:

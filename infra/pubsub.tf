@@ -11,7 +11,11 @@
 # (the README shows how to find SUB); that setting, like the dead-letter policy below, lives on a
 # subscription Terraform does not own.
 #
-# Dead letters: neither google_cloudfunctions2_function nor Eventarc exposes the subscription's
+# Dead letters come back to the event function through a trigger of their own (below): a bulk
+# item Pub/Sub gave up on is written as its final error line and counted (docs/bulk.md), with no
+# further provider call; any other dead letter is logged and acknowledged there, never run.
+#
+# Attaching the policy: neither google_cloudfunctions2_function nor Eventarc exposes the subscription's
 # dead_letter_policy (hashicorp/terraform-provider-google#17697, #25069). Of the two ways out,
 # (a) an own push subscription to the function, or (b) dead-lettering on the Eventarc-created
 # subscription, this module takes (b): a push subscription of its own would deliver Pub/Sub's
@@ -69,6 +73,41 @@ resource "google_pubsub_subscription" "dead_letter" {
   expiration_policy {
     ttl = ""
   }
+}
+
+# Dead letters to the same event function, as CloudEvents: prompt_event tells them apart by the
+# CloudPubSubDeadLetterSource* attributes Pub/Sub adds. Same identity as the main trigger (it may
+# invoke that function only). This trigger's own subscription has no dead-letter policy: the
+# function acknowledges a dead letter unless writing its outcome fails, which is retried.
+resource "google_eventarc_trigger" "dead_letter" {
+  count = var.enable_pubsub_trigger ? 1 : 0
+
+  project         = var.project_id
+  location        = var.region
+  name            = "${var.name}-dead-letter"
+  labels          = local.labels
+  service_account = google_service_account.trigger[0].email
+
+  matching_criteria {
+    attribute = "type"
+    value     = "google.cloud.pubsub.topic.v1.messagePublished"
+  }
+
+  destination {
+    cloud_run_service {
+      # A gen2 function is served by the Cloud Run service of the same name.
+      service = google_cloudfunctions2_function.this["prompt_event"].name
+      region  = google_cloudfunctions2_function.this["prompt_event"].location
+    }
+  }
+
+  transport {
+    pubsub {
+      topic = google_pubsub_topic.dead_letter[0].id
+    }
+  }
+
+  depends_on = [google_cloud_run_service_iam_member.trigger]
 }
 
 # The Pub/Sub service agent forwards undeliverable messages, so it publishes to the DLQ topic.

@@ -112,7 +112,7 @@ variable "bulk_input_buckets" {
 }
 
 variable "bulk_output_buckets" {
-  description = "Existing buckets the function may create result files in (roles/storage.objectCreator on each, for the runtime account only)."
+  description = "Existing buckets the function may create result files in (roles/storage.objectUser on each, for the runtime account only: create, read, list, and delete its compose parts)."
   type        = list(string)
   default     = []
 

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from ._bulk_lines import BulkItem, openai_line, parse_bulk_file
-from ._bulk_store import BulkStore, GsPath, publish_items
+from ._bulk_store import PARTS, BulkStore, GsPath, publish_items
 from ._errors import InvalidRequest, PayloadTooLarge
 
 __all__ = [
@@ -89,16 +89,19 @@ def decode_bulk_body(body: bytes) -> _Submit | _Status | None:
     return found[0]
 
 
-def item_metadata(outcome: dict[str, Any]) -> dict[str, str]:
+def item_metadata(outcome: dict[str, Any], *, dead_lettered: bool = False) -> dict[str, str]:
     """What status sums, kept as the item object's metadata (so listing is enough)."""
     usage = outcome.get("usage") if isinstance(outcome.get("usage"), dict) else {}
     assert isinstance(usage, dict)
     cost = outcome.get("cost_usd")
-    return {
+    metadata = {
         "ok": "true" if outcome.get("ok") else "false",
         "tokens": str(int(usage.get("total_tokens") or 0)),
         "cost_usd": repr(float(cost)) if isinstance(cost, int | float) else "",
     }
+    if dead_lettered:
+        metadata["dead_lettered"] = "true"
+    return metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,18 +210,20 @@ class BulkRuns:
         """Counts so far from one paged listing; the assembled output once all are finished."""
         manifest = self._read_manifest(output)
         total = int(manifest["total"])
-        succeeded = failed = tokens = 0
+        succeeded = failed = dead_lettered = tokens = 0
         cost = 0.0
         for name, metadata in self.store.list_items(output):
             if not name.endswith(".json") or name.startswith("_bulk"):
                 continue
             if metadata.get("ok") == "true":
                 succeeded += 1
+            elif metadata.get("dead_lettered") == "true":
+                dead_lettered += 1
             else:
                 failed += 1
             tokens += int(metadata.get("tokens") or 0)
             cost += float(metadata.get("cost_usd") or 0.0)
-        pending = max(total - succeeded - failed, 0)
+        pending = max(total - succeeded - failed - dead_lettered, 0)
         answer: dict[str, Any] = {
             "ok": True,
             "bulk_id": manifest["id"],
@@ -227,8 +232,8 @@ class BulkRuns:
             "succeeded": succeeded,
             "failed": failed,
             "pending": pending,
-            # Dead-lettered items are still pending here: see docs/bulk.md.
-            "dead_lettered": None,
+            # Finished too, as error lines; counted apart from `failed` (docs/bulk.md).
+            "dead_lettered": dead_lettered,
             "elapsed_seconds": round(time.time() - float(manifest["created"]), 3),
             "tokens": tokens,
             "cost_usd": round(cost, 8),
@@ -247,6 +252,9 @@ class BulkRuns:
         if not self.store.exists(results):
             sources = [output.child(f"{cid}.json") for cid in manifest["custom_ids"]]
             self.store.compose(sources, results, _JSONL)
+        # Only once results.jsonl exists, and on every call after: a call that died half way
+        # through deleting leaves the rest to the next (an empty listing when none are left).
+        self.store.delete_under(output.child(RESULTS + PARTS))
         assembled: dict[str, Any] = {"results": str(results)}
         if manifest.get("openai"):
             twin = output.child(OPENAI_RESULTS)

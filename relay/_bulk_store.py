@@ -14,11 +14,13 @@ from typing import Any
 
 from ._errors import InvalidRequest
 
-__all__ = ["COMPOSE_MAX_SOURCES", "BulkStore", "GsPath", "publish_items"]
+__all__ = ["COMPOSE_MAX_SOURCES", "PARTS", "BulkStore", "GsPath", "publish_items"]
 
 # Cloud Storage composes at most 32 objects per call.
 COMPOSE_MAX_SOURCES = 32
 _COMPOSE_THREADS = 16
+# Where compose keeps a tree's inner objects: `{target}{PARTS}`.
+PARTS = ".parts/"
 # Pub/Sub takes at most 1,000 messages (and 10 MB) per publish call.
 PUBLISH_CHUNK = 500
 _GS = re.compile(r"^gs://(?P<bucket>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/(?P<name>[^\r\n]*)\Z")
@@ -126,7 +128,8 @@ class BulkStore:
 
     def compose(self, sources: Sequence[GsPath], target: GsPath, content_type: str) -> None:
         """`target` made of `sources` in order, in a tree of 32-way composes; the inner parts
-        are written under `{target}.parts/`."""
+        are written under `{target}.parts/` (`PARTS`), for the caller to delete once `target`
+        exists."""
         bucket = self.client.bucket(target.bucket)
         level = [s.name for s in sources]
         depth = 0
@@ -136,7 +139,7 @@ class BulkStore:
                     level[i : i + COMPOSE_MAX_SOURCES]
                     for i in range(0, len(level), COMPOSE_MAX_SOURCES)
                 ]
-                names = [f"{target.name}.parts/{depth}-{i:06d}" for i in range(len(groups))]
+                names = [f"{target.name}{PARTS}{depth}-{i:06d}" for i in range(len(groups))]
                 list(
                     pool.map(lambda g, n: self._compose(bucket, g, n, content_type), groups, names)
                 )
@@ -152,6 +155,24 @@ class BulkStore:
         # Sources never change once written, so a repeated compose gives the same object:
         # safe to retry (the library retries compose only with a precondition by default).
         blob.compose([bucket.blob(name) for name in names], retry=DEFAULT_RETRY)
+
+    def delete_under(self, prefix: GsPath) -> int:
+        """Delete every object whose name starts with `prefix`; how many went. Idempotent: an
+        object already gone (another caller, an earlier try) is not an error."""
+        from google.api_core.exceptions import NotFound
+
+        bucket = self.client.bucket(prefix.bucket)
+
+        def delete(name: str) -> int:
+            try:
+                bucket.blob(name).delete()
+            except NotFound:
+                return 0
+            return 1
+
+        names = (b.name for b in self.client.list_blobs(prefix.bucket, prefix=prefix.name))
+        with ThreadPoolExecutor(_COMPOSE_THREADS) as pool:
+            return sum(pool.map(delete, names))
 
     def lines(self, path: GsPath) -> Iterator[bytes]:
         """An object's lines, streamed (bounded memory)."""

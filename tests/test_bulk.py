@@ -55,7 +55,8 @@ class Bulk:
         answer: dict[str, Any] = response.json()
         validate(answer, "BulkStatus")
         # The counts add up at every poll.
-        assert answer["succeeded"] + answer["failed"] + answer["pending"] == answer["total"]
+        finished = answer["succeeded"] + answer["failed"] + answer["dead_lettered"]
+        assert finished + answer["pending"] == answer["total"]
         return answer
 
     def wait_done(self, output: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from emulators.eventarc_pull import DEFAULT_MAX_OUTSTANDING
 from tests._infra import (
     conditions,
     hcl_string_literals,
@@ -111,6 +112,28 @@ def test_dead_letter_policy_goes_onto_the_eventarc_subscription() -> None:
     assert ">= 5" in condition and "<= 100" in condition
 
 
+def test_dead_letters_come_back_to_the_event_function() -> None:
+    """An Eventarc trigger on the dead-letter topic feeds prompt_event, as the trigger identity
+    (docs/bulk.md: a dead-lettered bulk item becomes its final error line)."""
+    trigger = resources_of("google_eventarc_trigger")["dead_letter"]
+    topic = one(trigger, "transport", "pubsub")["topic"]
+    assert topic == "${google_pubsub_topic.dead_letter[0].id}"
+    assert one(trigger, "matching_criteria")["value"] == (
+        "google.cloud.pubsub.topic.v1.messagePublished"
+    )
+    destination = one(trigger, "destination", "cloud_run_service")
+    assert destination["service"] == '${google_cloudfunctions2_function.this["prompt_event"].name}'
+    assert trigger["service_account"] == "${google_service_account.trigger[0].email}"
+    invoker = resources_of("google_cloud_run_service_iam_member")["trigger"]
+    assert invoker["service"] == destination["service"]
+
+
+def test_local_delivery_concurrency_is_the_module_default() -> None:
+    """The Eventarc stand-in keeps as many pushes in flight as one instance takes by default."""
+    default = variables()["max_instance_request_concurrency"]["default"]
+    assert default == DEFAULT_MAX_OUTSTANDING
+
+
 def test_results_topic_subscription_and_least_grants() -> None:
     """The results topic: publisher for the runtime only, a pull subscription, BigQuery rows."""
     publisher = resources_of("google_pubsub_topic_iam_member")["results_runtime"]
@@ -175,11 +198,12 @@ def test_logging_api_is_enabled() -> None:
 
 
 def test_bulk_buckets_get_per_bucket_runtime_grants() -> None:
-    """Input buckets: objectViewer; output buckets: objectCreator; the runtime account only."""
+    """Input buckets: objectViewer; output buckets: objectUser (create, read, list, delete the
+    compose parts); the runtime account only."""
     grants = resources_of("google_storage_bucket_iam_member")
     expected = {
         "bulk_input": "roles/storage.objectViewer",
-        "bulk_output": "roles/storage.objectCreator",
+        "bulk_output": "roles/storage.objectUser",
     }
     for name, role in expected.items():
         assert grants[name]["role"] == role
