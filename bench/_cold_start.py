@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bench._imports import profile_imports
-from bench._procs import Server, poll_until_answers
+from bench._procs import Server, poll_until_answers, tree_cpu_seconds
 from bench._results import ColdStart
 from bench._stats import median
 from bench._suite import PROMPT_BODY, Bench
@@ -42,11 +42,13 @@ def cold_starts(bench: Bench) -> None:
     ]
     answers: dict[str, list[float]] = {key: [] for key, _, _ in variants}
     ports: dict[str, list[float]] = {key: [] for key, _, _ in variants}
+    cpu: dict[str, list[float]] = {key: [] for key, _, _ in variants}
     for _ in range(bench.sizes.cold_starts):
         for key, _, start in variants:
             server = start()
             try:
                 port_open, answered = poll_until_answers(server, body=PROMPT_BODY, timeout=60)
+                cpu[key].append(round(tree_cpu_seconds(server.pid), 3))
             finally:
                 server.stop()
             answers[key].append(round(answered, 4))
@@ -60,6 +62,8 @@ def cold_starts(bench: Bench) -> None:
                 port_open_s=ports[key],
                 median_answer_s=round(median(answers[key]), 4),
                 median_port_open_s=round(median(ports[key]), 4),
+                cpu_s=cpu[key],
+                median_cpu_s=round(median(cpu[key]), 3),
             )
         )
 

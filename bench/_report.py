@@ -94,14 +94,22 @@ def _cold(report: Report) -> list[str]:
             cell(c.median_answer_s, 3),
             ratio(c.median_answer_s, base.median_answer_s) if base else "-",
             cell(c.median_port_open_s, 3),
+            "-" if c.median_cpu_s is None else cell(c.median_cpu_s, 2),
+            ratio(c.median_cpu_s, base.median_cpu_s)
+            if base and c.median_cpu_s and base.median_cpu_s
+            else "-",
             ", ".join(f"{x:.2f}" for x in c.answer_s),
         ]
         for c in report.cold_start
     ]
+    header = ["variant", "median", "x hello aio", "port open (median)", "CPU s", "CPU x hello"]
     lines = [
         "### 3. Cold start: spawn to first successful answer (s)",
         "",
-        *table(["variant", "median", "x hello aio", "port open (median)", "each start"], rows),
+        *table([*header, "each start"], rows),
+        "",
+        "CPU s: CPU seconds of the server's process tree from spawn to its first answer (median), "
+        "steadier than wall time on a shared machine.",
     ]
     imports = report.imports
     if imports is not None:
@@ -126,6 +134,32 @@ def _memory(report: Report) -> list[str]:
         "### 4. Memory of the process tree (gunicorn arbiter + worker), MiB",
         "",
         *table(["server", "when", "RSS (sum)", "PSS (sum)"], rows),
+        *_increments(report),
+    ]
+
+
+def memory_increments(report: Report) -> list[tuple[str, str, float, float]]:
+    """(variant, stage, RSS, PSS) over the plain function at the same stage of the same run."""
+    plain = {m.stage: m for m in report.memory if m.target == "function"}
+    return [
+        (m.target, m.stage, m.rss_mib - plain[m.stage].rss_mib, m.pss_mib - plain[m.stage].pss_mib)
+        for m in report.memory
+        if m.target.startswith("function + ") and m.stage in plain
+    ]
+
+
+def _increments(report: Report) -> list[str]:
+    found = memory_increments(report)
+    if not found:
+        return []
+    rows = [[name, stage, f"{rss:+.1f}", f"{pss:+.1f}"] for name, stage, rss, pss in found]
+    return [
+        "",
+        "Increments over the plain function (same stage, same run; each variant its own process, "
+        "env secrets; with sinks every request asks for delivery, with tracing spans go to a "
+        "local OTLP/HTTP sink), MiB:",
+        "",
+        *table(["variant", "when", "RSS", "PSS"], rows),
     ]
 
 
