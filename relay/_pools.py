@@ -41,7 +41,14 @@ class ShardedPools:
 
     def next(self) -> httpx.AsyncClient:
         """The next shard's client."""
-        shard = next(self._next) % POOL_SHARDS
+        return self._shard(next(self._next) % POOL_SHARDS)
+
+    def warm(self) -> None:
+        """Build the TLS context and the first shard's client (importing httpcore) ahead of the
+        first request. Safe in a thread only while no request uses the pools yet."""
+        self._shard(0)
+
+    def _shard(self, shard: int) -> httpx.AsyncClient:
         client = self._clients.get(shard)
         if client is None:
             if self._tls is None:
