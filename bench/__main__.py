@@ -11,9 +11,11 @@ Against the AI Gateway emulator as a fast upstream stand-in, it measures:
 2. calls in flight: 200 clients against a 1 s upstream for 10 s (ideal: 200/s), then 1,000
    clients against a 2 s upstream (ideal: 500/s), against ONE function process;
 3. cold start: spawn to first successful answer (both secrets fetched from the Secret Manager
-   emulator) versus hello-world functions, median of several starts, plus an import profile;
+   emulator, or in the environment) versus hello-world functions and the "floor" (a hello world
+   relaying with httpx, with and without the Secret Manager client), median of several starts,
+   with the CPU seconds each used, plus an import profile;
 4. memory: resident set of the function's process tree (gunicorn arbiter + worker) idle, at
-   the peak of (2) and after it;
+   the peak of (2) and after it; and the increments with result sinks and tracing enabled;
 5. secret fetches: 200 simultaneous first requests to a fresh function, fetches per secret;
 6. upstream connections opened by the function for 10,000 requests at 32 clients;
 7. streaming time to first event, through the function versus direct.
@@ -24,11 +26,12 @@ on httpx2 (a fork of httpx whose connection pool is not quadratic) and with uvlo
 
 It prints a markdown report, writes bench/results/latest.json and rewrites bench/RESULTS.md.
 The goals live in bench/_goals.py, never in tests. Each measurement has its own module:
-bench/_overhead.py (1, 6), _in_flight.py (2), _cold_start.py (3), _memory.py (4),
-_secrets.py (5), _streaming.py (7); bench/_suite.py holds what they share. The load generator
-(bench/_load.py) runs in its own process, pinned off the core the server under test runs on
-(see bench/_procs.py). Servers run from bench/.venv-prod (requirements.txt only), LiteLLM from
-bench/.venv-litellm; both are built on the first run and reused.
+bench/_overhead.py (1, 6), _in_flight.py (2), _cold_start.py (3), _memory.py and
+_memory_increments.py (4), _secrets.py (5), _streaming.py (7); bench/_suite.py holds what they
+share. The load generator (bench/_load.py) runs in its own process, pinned off the core the
+server under test runs on (see bench/_procs.py). Servers run from bench/.venv-prod
+(requirements.txt only), LiteLLM from bench/.venv-litellm; both are built on the first run and
+reused.
 """
 
 from __future__ import annotations

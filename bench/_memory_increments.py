@@ -36,7 +36,7 @@ BUCKET = "bench-results"
 
 def increments(bench: Bench) -> None:
     print("4. memory increments (sinks, tracing) ...", flush=True)
-    requests = 200 if bench.sizes.cold_starts < 5 else 2000
+    requests = bench.sizes.memory_requests
     with contextlib.ExitStack() as stack:
         sinks = _sinks(bench, stack)
         otlp = stack.enter_context(_otlp_sink())
