@@ -1,5 +1,8 @@
 """3. Cold start: spawn to first successful answer, the function versus hello-world functions
-(median of several starts), and the import profile of `import main`.
+(median of several starts, with the CPU seconds each start used), and the import profile of
+`import main`. The "floor" rows (bench/hello/relay_main.py) are a hello world that relays the
+prompt with httpx, with and without reading the secrets from Secret Manager: what any relay on
+httpx and Google's client library pays, so what is left for the function's own work.
 """
 
 from __future__ import annotations
@@ -7,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bench._imports import profile_imports
-from bench._procs import Server, poll_until_answers
+from bench._procs import BENCH, Server, poll_until_answers, start_server, tree_cpu_seconds
 from bench._results import ColdStart
 from bench._stats import median
 from bench._suite import PROMPT_BODY, Bench
-from emulators.stack import free_port
+from emulators.stack import free_port, function_command
 
 __all__ = ["cold_starts", "imports"]
 
@@ -35,6 +38,16 @@ def cold_starts(bench: Bench) -> None:
             lambda: bench.start_hello("cold-hello-aio", "aio_main.py"),
         ),
         (
+            "floor",
+            "floor: hello world + one httpx call upstream (env secrets)",
+            lambda: _floor(bench, "relay_env", secrets="env"),
+        ),
+        (
+            "floor_secrets",
+            "floor: hello world + Secret Manager client (2 fetches) + one httpx call",
+            lambda: _floor(bench, "relay_secrets", secrets="manager"),
+        ),
+        (
             "hello_flask",
             "hello world, @functions_framework.http (Flask)",
             lambda: bench.start_hello("cold-hello-flask", "main.py"),
@@ -42,11 +55,13 @@ def cold_starts(bench: Bench) -> None:
     ]
     answers: dict[str, list[float]] = {key: [] for key, _, _ in variants}
     ports: dict[str, list[float]] = {key: [] for key, _, _ in variants}
+    cpu: dict[str, list[float]] = {key: [] for key, _, _ in variants}
     for _ in range(bench.sizes.cold_starts):
         for key, _, start in variants:
             server = start()
             try:
                 port_open, answered = poll_until_answers(server, body=PROMPT_BODY, timeout=60)
+                cpu[key].append(round(tree_cpu_seconds(server.pid), 3))
             finally:
                 server.stop()
             answers[key].append(round(answered, 4))
@@ -60,8 +75,23 @@ def cold_starts(bench: Bench) -> None:
                 port_open_s=ports[key],
                 median_answer_s=round(median(answers[key]), 4),
                 median_port_open_s=round(median(ports[key]), 4),
+                cpu_s=cpu[key],
+                median_cpu_s=round(median(cpu[key]), 3),
             )
         )
+
+
+def _floor(bench: Bench, target: str, *, secrets: str) -> Server:
+    """bench/hello/relay_main.py: what any relay on httpx must do before its first answer."""
+    port = free_port()
+    cmd = [
+        *function_command(target, bin_dir=bench.bin_dir),
+        f"--source={BENCH / 'hello' / 'relay_main.py'}",
+    ]
+    env = bench.function_env(port, secrets=secrets)
+    return start_server(
+        f"cold-{target}", cmd, port=port, env=env, log_dir=bench.logs, cpus=bench.cpus
+    )
 
 
 def imports(bench: Bench) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench._report import memory_increments
 from bench._results import Goal, Measured, Report
 
 __all__ = ["GOALS", "Goals", "evaluate"]
@@ -20,7 +21,8 @@ class Goals:
     overhead_p50_ms: float = 1.0
     overhead_p99_ms: float = 5.0
     in_flight_fraction: float = 0.95
-    cold_start_ratio: float = 1.3
+    cold_start_ratio: float = 1.3  # secrets read from Secret Manager at run time
+    cold_start_env_ratio: float = 1.15  # platform-injected (env) secrets
     memory_mb: float = 150.0  # 10^6 bytes
     fetches_per_secret: int = 1
     # "near the concurrency": at most this many connections per concurrent client.
@@ -155,7 +157,10 @@ def _cold_start(report: Report) -> list[Goal]:
     goals: list[Goal] = []
     cold = {c.variant: c for c in report.cold_start}
     hello = cold.get("hello_aio")
-    for key, how in (("function", "secrets from Secret Manager"), ("function_env", "env secrets")):
+    for key, floor_key, how, limit in (
+        ("function", "floor_secrets", "secrets from Secret Manager", GOALS.cold_start_ratio),
+        ("function_env", "floor", "env secrets", GOALS.cold_start_env_ratio),
+    ):
         start = cold.get(key)
         if start is None or hello is None:
             continue
@@ -164,13 +169,20 @@ def _cold_start(report: Report) -> list[Goal]:
         vs_flask = (
             f"; {start.median_answer_s / flask.median_answer_s:.2f}x Flask hello" if flask else ""
         )
+        cpu = ""
+        if start.median_cpu_s and hello.median_cpu_s:
+            cpu = f"; CPU {start.median_cpu_s / hello.median_cpu_s:.2f}x"
+        floor = cold.get(floor_key)
+        if floor is not None:
+            # What any relay on httpx pays (bench/hello/relay_main.py): the goal's lower bound.
+            cpu += f"; floor {floor.median_answer_s / hello.median_answer_s:.2f}x"
         goals.append(
             Goal(
                 number=3,
-                goal=f"cold start <= {GOALS.cold_start_ratio:g}x hello world aio ({how})",
+                goal=f"cold start <= {limit:g}x hello world aio ({how})",
                 measured=f"{start.median_answer_s:.2f} s vs {hello.median_answer_s:.2f} s = "
-                f"{ratio:.2f}x{vs_flask}",
-                met=ratio <= GOALS.cold_start_ratio,
+                f"{ratio:.2f}x{vs_flask}{cpu}",
+                met=ratio <= limit,
             )
         )
     return goals
@@ -182,7 +194,7 @@ def _memory(report: Report) -> list[Goal]:
         return []
     worst = max(function_memory, key=lambda m: m.rss_mib)
     megabytes = worst.rss_mib * 1.048576
-    return [
+    goals = [
         Goal(
             number=4,
             goal=f"memory (RSS of the process tree) <= {GOALS.memory_mb:g} MB",
@@ -191,6 +203,19 @@ def _memory(report: Report) -> list[Goal]:
             met=megabytes <= GOALS.memory_mb,
         )
     ]
+    by_variant: dict[str, list[str]] = {}
+    for name, stage, rss, _pss in memory_increments(report):
+        by_variant.setdefault(name, []).append(f"{rss:+.1f} MiB {stage.split(' (')[0]}")
+    for name, deltas in by_variant.items():
+        goals.append(
+            Goal(
+                number=4,
+                goal=f"memory increment, {name.removeprefix('function + ')} (report only)",
+                measured="; ".join(deltas),
+                met=None,
+            )
+        )
+    return goals
 
 
 def _secret_fetches(report: Report) -> list[Goal]:

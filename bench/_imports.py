@@ -13,7 +13,7 @@ import msgspec
 from bench._procs import ROOT
 from bench._stats import median
 
-__all__ = ["LAZY_IMPORTS", "ImportProfile", "profile_imports"]
+__all__ = ["FIRST_REQUEST_IMPORTS", "LAZY_IMPORTS", "ImportProfile", "profile_imports"]
 
 # What relay/_secrets.py imports on the first Secret Manager fetch (so: in the first request).
 LAZY_IMPORTS = (
@@ -26,6 +26,18 @@ LAZY_IMPORTS = (
 )
 
 
+# What the first request imports whatever the secrets: httpx's transport and anyio's asyncio
+# backend (httpcore's locks).
+FIRST_REQUEST_IMPORTS = ("httpcore", "anyio._backends._asyncio")
+# The TLS context of the gateway client (the CA bundle), timed after `import main`.
+_TLS_CODE = (
+    "import time, main, httpx\n"
+    "started = time.perf_counter()\n"
+    "httpx.create_ssl_context()\n"
+    "print((time.perf_counter() - started) * 1000)\n"
+)
+
+
 class ImportProfile(msgspec.Struct, frozen=True, kw_only=True):
     """Milliseconds, medians over `runs` runs."""
 
@@ -34,6 +46,8 @@ class ImportProfile(msgspec.Struct, frozen=True, kw_only=True):
     lazy_ms: float  # what the first Secret Manager fetch imports on top of that
     by_package: list[tuple[str, float]]  # self time summed per top-level package, largest first
     main_children: list[tuple[str, float]]  # main.py's own imports, cumulative
+    first_request_ms: float | None = None  # FIRST_REQUEST_IMPORTS, on top of `import main`
+    tls_context_ms: float | None = None  # building the gateway client's TLS context
 
 
 def _parse(stderr: str) -> list[tuple[int, float, float, str]]:
@@ -67,13 +81,17 @@ def _run(code: str, env: Mapping[str, str], python: Path) -> list[tuple[int, flo
 def profile_imports(
     env: Mapping[str, str], *, python: Path | None = None, runs: int = 3
 ) -> ImportProfile:
-    """Profile `import main` and the Secret Manager imports the first request adds."""
+    """Profile `import main`, and what the first request adds: the Secret Manager imports,
+    httpcore and anyio's backend, and the TLS context."""
     main_totals: list[float] = []
     lazy_totals: list[float] = []
     packages: dict[str, list[float]] = collections.defaultdict(list)
     children: dict[str, list[float]] = collections.defaultdict(list)
     python = python or Path(sys.executable)
     lazy_code = "import main\n" + "\n".join(f"import {name}" for name in LAZY_IMPORTS)
+    first_code = "import main\n" + "\n".join(f"import {name}" for name in FIRST_REQUEST_IMPORTS)
+    first_totals: list[float] = []
+    tls: list[float] = []
     for _ in range(runs):
         rows = _run("import main", env, python)
         main_totals.append(
@@ -90,11 +108,9 @@ def profile_imports(
         for depth, _, cum, name in rows[start + 1 : main_index]:
             if depth == 1:
                 children[name].append(cum)
-        lazy_rows = _run(lazy_code, env, python)
-        lazy_main = next(i for i, row in enumerate(lazy_rows) if row[0] == 0 and row[3] == "main")
-        lazy_totals.append(
-            sum(cum for depth, _, cum, _ in lazy_rows[lazy_main + 1 :] if depth == 0)
-        )
+        lazy_totals.append(_after_main(_run(lazy_code, env, python)))
+        first_totals.append(_after_main(_run(first_code, env, python)))
+        tls.append(float(_plain(_TLS_CODE, env, python).split()[-1]))
     by_package = sorted(
         ((k, round(median(v), 1)) for k, v in packages.items()), key=lambda kv: -kv[1]
     )
@@ -107,4 +123,25 @@ def profile_imports(
         lazy_ms=round(median(lazy_totals), 1),
         by_package=by_package[:12],
         main_children=main_children[:8],
+        first_request_ms=round(median(first_totals), 1),
+        tls_context_ms=round(median(tls), 1),
     )
+
+
+def _after_main(rows: list[tuple[int, float, float, str]]) -> float:
+    """Cumulative ms of the top-level imports after `main`'s."""
+    main = next(i for i, row in enumerate(rows) if row[0] == 0 and row[3] == "main")
+    return sum(cum for depth, _, cum, _ in rows[main + 1 :] if depth == 0)
+
+
+def _plain(code: str, env: Mapping[str, str], python: Path) -> str:
+    done = subprocess.run(
+        [str(python), "-c", code],
+        cwd=ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout

@@ -100,14 +100,22 @@ def _cold(report: Report) -> list[str]:
             cell(c.median_answer_s, 3),
             ratio(c.median_answer_s, base.median_answer_s) if base else "-",
             cell(c.median_port_open_s, 3),
+            "-" if c.median_cpu_s is None else cell(c.median_cpu_s, 2),
+            ratio(c.median_cpu_s, base.median_cpu_s)
+            if base and c.median_cpu_s and base.median_cpu_s
+            else "-",
             ", ".join(f"{x:.2f}" for x in c.answer_s),
         ]
         for c in report.cold_start
     ]
+    header = ["variant", "median", "x hello aio", "port open (median)", "CPU s", "CPU x hello"]
     lines = [
         "### 3. Cold start: spawn to first successful answer (s)",
         "",
-        *table(["variant", "median", "x hello aio", "port open (median)", "each start"], rows),
+        *table([*header, "each start"], rows),
+        "",
+        "CPU s: CPU seconds of the server's process tree from spawn to its first answer (median), "
+        "steadier than wall time on a shared machine.",
     ]
     imports = report.imports
     if imports is not None:
@@ -121,6 +129,14 @@ def _cold(report: Report) -> list[str]:
             f"**{imports.lazy_ms:.0f} ms** more (google.cloud.secretmanager_v1, grpc, "
             "google.api_core), inside the first request.",
         ]
+        if imports.first_request_ms is not None and imports.tls_context_ms is not None:
+            lines[-1] += (
+                f" Any first request imports httpcore and anyio's asyncio backend "
+                f"(**{imports.first_request_ms:.0f} ms**, importtime) and builds the gateway "
+                f"client's TLS context (**{imports.tls_context_ms:.0f} ms** wall, the CA bundle; "
+                "production's gateway is https, and the bench builds it too although the "
+                "emulator is http)."
+            )
     return lines
 
 
@@ -132,6 +148,32 @@ def _memory(report: Report) -> list[str]:
         "### 4. Memory of the process tree (gunicorn arbiter + worker), MiB",
         "",
         *table(["server", "when", "RSS (sum)", "PSS (sum)"], rows),
+        *_increments(report),
+    ]
+
+
+def memory_increments(report: Report) -> list[tuple[str, str, float, float]]:
+    """(variant, stage, RSS, PSS) over the plain function at the same stage of the same run."""
+    plain = {m.stage: m for m in report.memory if m.target == "function"}
+    return [
+        (m.target, m.stage, m.rss_mib - plain[m.stage].rss_mib, m.pss_mib - plain[m.stage].pss_mib)
+        for m in report.memory
+        if m.target.startswith("function + ") and m.stage in plain
+    ]
+
+
+def _increments(report: Report) -> list[str]:
+    found = memory_increments(report)
+    if not found:
+        return []
+    rows = [[name, stage, f"{rss:+.1f}", f"{pss:+.1f}"] for name, stage, rss, pss in found]
+    return [
+        "",
+        "Increments over the plain function (same stage, same run; each variant its own process, "
+        "env secrets; with sinks every request asks for delivery, with tracing spans go to a "
+        "local OTLP/HTTP sink), MiB:",
+        "",
+        *table(["variant", "when", "RSS", "PSS"], rows),
     ]
 
 

@@ -75,6 +75,10 @@ class ColdStart(msgspec.Struct, kw_only=True):
     port_open_s: list[float]  # spawn to the port accepting connections, per start
     median_answer_s: float
     median_port_open_s: float
+    # CPU seconds the server's process tree used from spawn to its first answer, per start:
+    # what a start costs, steadier than wall time on a shared machine.
+    cpu_s: list[float] = msgspec.field(default_factory=list)
+    median_cpu_s: float | None = None
 
 
 class MemorySample(msgspec.Struct, kw_only=True):

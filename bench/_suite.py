@@ -78,6 +78,7 @@ class Sizes:
     sweep_seconds: float  # steady window of a "where it bends" point
     cold_starts: int
     client_requests: int  # sequential requests per HTTP client library
+    memory_requests: int = 2000  # per variant of the memory increments (at 32 clients)
 
     @classmethod
     def full(cls) -> Sizes:
@@ -112,6 +113,7 @@ class Sizes:
             big_seconds=4.0,
             sweep_seconds=2.0,
             cold_starts=2,
+            memory_requests=200,
             client_requests=300,
         )
 

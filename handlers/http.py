@@ -30,8 +30,6 @@ from relay import (
     new_request_id,
 )
 
-from ._bulk import answer_bulk
-from ._delivery import deliver_http
 from ._runtime import get_relay
 
 __all__ = ["handle_http"]
@@ -74,15 +72,25 @@ async def _handle(request: Request) -> Response:
     except RelayError as exc:
         answer = relay.reject(exc, context)
     else:
-        bulk = await answer_bulk(relay, body, context)
-        if bulk is not None:
-            return _response(bulk)  # a bulk run's items are its delivery
+        # Only a body that says "bulk" can be a bulk call: the bulk modules (storage, Pub/Sub
+        # fan-out) load on the first such body, not on the cold start of a plain prompt.
+        if b"bulk" in body:
+            from ._bulk import answer_bulk
+
+            bulk = await answer_bulk(relay, body, context)
+            if bulk is not None:
+                return _response(bulk)  # a bulk run's items are its delivery
         answered = await _unless_caller_leaves(request, relay.answer(body, context))
         if answered is None:
             # The caller is gone; nobody reads this. The relay logged client_disconnected.
             return Response(status_code=499)
         answer = answered
-    return _response(await deliver_http(answer, body, request.headers, relay.settings))
+    if relay.settings.results_topic or relay.settings.results_bucket:
+        # Loaded with a sink configured only: without one nothing is delivered (docs/delivery.md).
+        from ._delivery import deliver_http
+
+        answer = await deliver_http(answer, body, request.headers, relay.settings)
+    return _response(answer)
 
 
 async def _unless_caller_leaves(request: Request, work: Awaitable[Answer]) -> Answer | None:

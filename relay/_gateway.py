@@ -8,6 +8,7 @@ runs under `asyncio.timeout` for the time that is left, so a trickling body cann
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -81,6 +82,7 @@ class GatewayClient:
         self._clock = clock
         self._rand = rand
         self._pools = GatewayPool(settings.base_url, transport)
+        self._warm: asyncio.Future[None] | None = None
 
     async def aclose(self) -> None:
         """Close pooled connections."""
@@ -208,7 +210,21 @@ class GatewayClient:
         return await self._by_deadline(self._secrets.refetch(), deadline, "refetching secrets")
 
     async def _credentials(self, deadline: float) -> Credentials:
-        return await self._by_deadline(self._secrets.credentials(), deadline, "reading secrets")
+        work = self._by_deadline(self._secrets.credentials(), deadline, "reading secrets")
+        if self._warm is None:
+            # The first call builds the TLS context (loading the CA bundle: tens of ms of CPU)
+            # in a thread, which runs while the secret store's first fetch waits on the network
+            # instead of after it.
+            self._warm = asyncio.ensure_future(asyncio.to_thread(self._warm_pools))
+        if self._warm.done():
+            return await work
+        credentials, _ = await asyncio.gather(work, asyncio.shield(self._warm))
+        return credentials
+
+    def _warm_pools(self) -> None:
+        # A failure here (a broken CA bundle) is met again, and reported, by the request itself.
+        with contextlib.suppress(Exception):
+            self._pools.warm()
 
     async def _by_deadline(self, work: Awaitable[R], deadline: float, doing: str) -> R:
         """Secret store `work`, cut off when the request's deadline passes.

@@ -15,6 +15,8 @@ base URL, its default headers, the timeouts, and no proxies from the environment
 
 from __future__ import annotations
 
+import ssl
+
 import httpx
 
 from ._transport import HttpToolsTransport
@@ -51,7 +53,14 @@ class GatewayPool:
         self._base_url = base_url.rstrip("/")
         self._given = transport
         self._transport: httpx.AsyncBaseTransport | None = None
+        self._tls: ssl.SSLContext | None = None
         self._urls: dict[str, httpx.URL] = {}
+
+    def warm(self) -> None:
+        """Build the TLS context ahead of the first request. Safe in a thread only while no
+        request uses the pool yet."""
+        if self._tls is None and self._given is None:
+            self._tls = httpx.create_ssl_context()
 
     def request(
         self,
@@ -99,7 +108,7 @@ class GatewayPool:
         if self._transport is None:
             # The system CA bundle, as httpx loads it: certificates are always verified.
             self._transport = self._given or HttpToolsTransport(
-                ssl_context=httpx.create_ssl_context(),
+                ssl_context=self._tls or httpx.create_ssl_context(),
                 max_connections=MAX_CONNECTIONS,
                 keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
             )
