@@ -26,9 +26,9 @@ LAZY_IMPORTS = (
 )
 
 
-# What the first request imports whatever the secrets: httpx's transport and anyio's asyncio
-# backend (httpcore's locks).
-FIRST_REQUEST_IMPORTS = ("httpcore", "anyio._backends._asyncio")
+# What the first request imports whatever the secrets: anyio's asyncio backend (Starlette's: the
+# hello world pays it too). Not httpcore: the gateway transport is relay/_transport.py.
+FIRST_REQUEST_IMPORTS = ("anyio._backends._asyncio",)
 # The TLS context of the gateway client (the CA bundle), timed after `import main`.
 _TLS_CODE = (
     "import time, main, httpx\n"
@@ -82,7 +82,7 @@ def profile_imports(
     env: Mapping[str, str], *, python: Path | None = None, runs: int = 3
 ) -> ImportProfile:
     """Profile `import main`, and what the first request adds: the Secret Manager imports,
-    httpcore and anyio's backend, and the TLS context."""
+    anyio's backend, and the TLS context."""
     main_totals: list[float] = []
     lazy_totals: list[float] = []
     packages: dict[str, list[float]] = collections.defaultdict(list)

@@ -131,7 +131,7 @@ def _cold(report: Report) -> list[str]:
         ]
         if imports.first_request_ms is not None and imports.tls_context_ms is not None:
             lines[-1] += (
-                f" Any first request imports httpcore and anyio's asyncio backend "
+                f" Any first request imports anyio's asyncio backend (Starlette's; no httpcore) "
                 f"(**{imports.first_request_ms:.0f} ms**, importtime) and builds the gateway "
                 f"client's TLS context (**{imports.tls_context_ms:.0f} ms** wall, the CA bundle; "
                 "production's gateway is https, and the bench builds it too although the "
