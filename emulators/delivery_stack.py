@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from emulators._ports import StartError, wait_for_port
+from emulators._ports import StartError, stop_process, wait_for_port
 from emulators.eventarc import EventarcBridge
 from emulators.google import (
     INSTALL_HINT,
@@ -118,9 +118,8 @@ class DeliveryStack:
 """
 
     def stop(self) -> None:
-        if self.event_function is not None and self.event_function.poll() is None:
-            self.event_function.terminate()
-            self.event_function.wait(timeout=10)
+        if self.event_function is not None:
+            stop_process(self.event_function)
         for part in (self.bridge, self.pubsub, self.storage):
             if part is not None:
                 part.stop()
