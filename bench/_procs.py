@@ -22,6 +22,7 @@ from pathlib import Path
 import msgspec
 
 from bench._loadspec import LoadResult, LoadSpec, decode
+from emulators._ports import stop_process
 
 __all__ = [
     "BENCH",
@@ -125,13 +126,7 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=15)
+        stop_process(self.popen, timeout=15)
         log = self._log
         if log is not None and hasattr(log, "close"):
             log.close()

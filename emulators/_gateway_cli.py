@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 
+from emulators._server import serve_until_signalled
 from emulators.gateway import GatewayEmulator
 
 __all__ = ["main"]
@@ -32,12 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         delay_ms=args.delay_ms,
     )
 
-    def ready() -> None:
-        print(f"gateway emulator listening on http://127.0.0.1:{emulator.port}", flush=True)
+    def start() -> str:
+        return f"http://127.0.0.1:{emulator.start('127.0.0.1', args.port)}"
 
-    try:
-        asyncio.run(emulator._serve("127.0.0.1", args.port, ready, handle_signals=True))
-    except OSError as exc:  # typically: the port is taken
-        print(f"gateway emulator: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return serve_until_signalled(emulator.name, start, emulator.stop)

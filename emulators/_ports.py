@@ -1,4 +1,5 @@
-"""Ports on 127.0.0.1: a free one, and waiting (by polling) until a started process opens one."""
+"""Child servers on 127.0.0.1: a free port, waiting (by polling) until a started process opens
+one, and stopping a process by its own pid."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import socket
 import subprocess
 import time
 
-__all__ = ["START_TIMEOUT_SECONDS", "StartError", "free_port", "wait_for_port"]
+__all__ = ["START_TIMEOUT_SECONDS", "StartError", "free_port", "stop_process", "wait_for_port"]
 
 START_TIMEOUT_SECONDS = 30.0
+# How long a stopped process gets to exit on SIGTERM before it is killed.
+STOP_TIMEOUT_SECONDS = 10.0
 # Polling interval while a started server's port is not yet open.
 _POLL_SECONDS = 0.05
 
@@ -39,3 +42,16 @@ def wait_for_port(
         except OSError:
             time.sleep(_POLL_SECONDS)
     raise StartError(f"did not open port {port} in {timeout:g} s")
+
+
+def stop_process(
+    process: subprocess.Popen[bytes], *, timeout: float = STOP_TIMEOUT_SECONDS
+) -> None:
+    """SIGTERM `process` (if it still runs) and wait for it; SIGKILL it if it does not exit."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

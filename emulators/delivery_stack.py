@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from emulators._ports import StartError, wait_for_port
+from emulators._ports import StartError, stop_process, wait_for_port
 from emulators.eventarc_pull import EventarcPuller
 from emulators.google import (
     INSTALL_HINT,
@@ -145,9 +145,8 @@ class DeliveryStack:
 """
 
     def stop(self) -> None:
-        if self.event_function is not None and self.event_function.poll() is None:
-            self.event_function.terminate()
-            self.event_function.wait(timeout=10)
+        if self.event_function is not None:
+            stop_process(self.event_function)
         for puller in self.pullers:
             puller.stop()
         for part in (self.pubsub, self.storage):

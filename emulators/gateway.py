@@ -31,8 +31,8 @@ alias and OpenTelemetry headers are checked after auth (a malformed one answers 
 fault-script suffixes add the routing and DLP response headers, and block steps play guardrail and
 DLP verdicts (see ``_faults``).
 
-Run in-process with ``GatewayEmulator(...).start()`` (own event loop in a daemon thread) or as
-``python -m emulators.gateway --port 8787 --token T`` (``_gateway_cli``).
+Run in-process with ``GatewayEmulator(...).start()`` (own event loop in a daemon thread, see
+``_server``) or as ``python -m emulators.gateway --port 8787 --token T`` (``_gateway_cli``).
 """
 
 from __future__ import annotations
@@ -42,13 +42,11 @@ import collections
 import contextlib
 import itertools
 import re
-import signal
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 import h11
@@ -79,6 +77,7 @@ from emulators._render import (
     responses_stream,
 )
 from emulators._sending import send_stream, trickle
+from emulators._server import ThreadedAsyncServer
 
 __all__ = ["GatewayEmulator", "RecordedRequest"]
 
@@ -90,13 +89,15 @@ _OK = Step("ok")
 _log_ids = itertools.count(1)
 
 
-class GatewayEmulator:
+class GatewayEmulator(ThreadedAsyncServer):
     """Cloudflare AI Gateway (OpenAI provider) on 127.0.0.1, for tests and benchmarks.
 
     ``token``, ``openai_key``, ``require_openai_key`` and ``delay_ms`` may be changed while it runs.
     ``clock`` (monotonic seconds) only drives cache expiry, so tests can move time forward.
     ``max_recorded`` bounds the request log so long benchmark runs do not grow without limit.
     """
+
+    name = "gateway emulator"
 
     def __init__(
         self,
@@ -108,6 +109,7 @@ class GatewayEmulator:
         clock: Callable[[], float] = time.monotonic,
         max_recorded: int = 100_000,
     ) -> None:
+        super().__init__()
         self.token = token
         self.openai_key = openai_key
         self.require_openai_key = require_openai_key
@@ -118,66 +120,8 @@ class GatewayEmulator:
         self._counts = {"requests": 0, "connections_opened": 0, "cache_hits": 0}
         self._cache = ResponseCache(clock)
         self._attempts: dict[str, int] = {}
-        self._host = "127.0.0.1"
-        self._port: int | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._connections: set[asyncio.Task[Any]] = set()
 
-    # --- lifecycle -------------------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Serve on a background thread; returns the bound port once it accepts connections."""
-        if self._thread is not None:
-            raise RuntimeError("gateway emulator already started")
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                asyncio.run(self._serve(host, port, ready.set))
-            except BaseException as exc:  # reported to start()'s caller
-                failure.append(exc)
-                ready.set()
-
-        self._thread = threading.Thread(target=run, name="gateway-emulator", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
-        return self.port
-
-    def stop(self) -> None:
-        """Close every connection (stalled ones included) and the listening socket."""
-        loop, stopping, thread = self._loop, self._stopping, self._thread
-        if loop is not None and stopping is not None:
-            with contextlib.suppress(RuntimeError):  # the loop may already be gone
-                loop.call_soon_threadsafe(stopping.set)
-        if thread is not None:
-            thread.join(timeout=10)
-        self._thread = None
-
-    def __enter__(self) -> GatewayEmulator:
-        if self._thread is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("gateway emulator not started")
-        return self._port
+    # --- lifecycle (start, stop, port: ThreadedAsyncServer) ----------------------------------
 
     def base_url(self, account: str = "acct", gateway: str = "gw") -> str:
         return f"http://{self._host}:{self.port}/v1/{account}/{gateway}/openai"
@@ -204,33 +148,7 @@ class GatewayEmulator:
 
     # --- serving ---------------------------------------------------------------------------
 
-    async def _serve(
-        self, host: str, port: int, on_ready: Callable[[], None], *, handle_signals: bool = False
-    ) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        if handle_signals:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._loop.add_signal_handler(signum, self._stopping.set)
-        server = await asyncio.start_server(self._on_connection, host, port, backlog=1024)
-        self._host = host
-        self._port = server.sockets[0].getsockname()[1]
-        on_ready()
-        try:
-            await self._stopping.wait()
-        finally:
-            server.close()
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
-            await server.wait_closed()
-
-    async def _on_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with self._lock:
             self._counts["connections_opened"] += 1
         http = HttpConnection(reader, writer)
@@ -240,15 +158,10 @@ class GatewayEmulator:
                     break
         except (ConnectionError, h11.RemoteProtocolError):
             pass  # the client went away or spoke garbage: just close
-        except asyncio.CancelledError:
-            # stop() cancels open connections. Ending quietly matters: on Python 3.11 the stream
-            # server's done-callback calls task.exception(), which raises for a cancelled task.
-            pass
         except Exception:
             traceback.print_exc()
         finally:
             http.close()
-            self._connections.discard(task)
 
     async def _dispatch(self, http: HttpConnection, request: Request) -> bool:
         """Answer one request; False when the connection must close afterwards."""

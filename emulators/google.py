@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
-from emulators._ports import free_port
+from emulators._ports import free_port, stop_process
 
 __all__ = [
     "INSTALL_HINT",
@@ -73,12 +73,19 @@ def _wait_until(ready: Any, process: subprocess.Popen[bytes], what: str, log: Pa
 
 
 class _Process:
-    """A child process with its output in a log file, stopped by its own pid."""
+    """An emulator as a child process on 127.0.0.1, its output in a log file, polled until it
+    answers over HTTP, stopped by its own pid."""
 
-    process: subprocess.Popen[bytes] | None = None
+    what = "emulator"  # for messages
 
-    def _spawn(self, command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-        self._log = log_path.open("ab")
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _launch(self, command: list[str], base_url: str, ready_path: str) -> None:
+        """Start `command`; return once GET `ready_path` answers 200."""
+        self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             command,
             cwd=_ROOT,  # where `python -m emulators...` finds this package
@@ -86,28 +93,32 @@ class _Process:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-        return self.process
+        self._http = httpx.Client(base_url=base_url, timeout=10)
+        _wait_until(
+            lambda: self._http.get(ready_path).status_code == 200,
+            self.process,
+            self.what,
+            self.log_path,
+        )
 
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self._log.close()
+        self._http.close()
         self.process = None
+        self.port = 0
 
 
 class PubSubEmulator(_Process):
     """Google's Pub/Sub emulator on 127.0.0.1, with REST helpers for one project."""
 
+    what = "Pub/Sub emulator"
+
     def __init__(self, project: str, log_path: Path) -> None:
+        super().__init__(log_path)
         self.project = project
-        self.log_path = log_path
-        self.port = 0
 
     @property
     def host(self) -> str:
@@ -119,22 +130,8 @@ class PubSubEmulator(_Process):
         if launcher is None:
             raise RuntimeError(INSTALL_HINT)
         self.port = port or free_port()
-        process = self._spawn(
-            [str(launcher), "--host=127.0.0.1", f"--port={self.port}"], self.log_path
-        )
-        self._http = httpx.Client(base_url=f"http://{self.host}", timeout=10)
-        _wait_until(
-            lambda: self._http.get("/").status_code == 200,
-            process,
-            "Pub/Sub emulator",
-            self.log_path,
-        )
-
-    def stop(self) -> None:
-        super().stop()
-        if self.port:
-            self._http.close()
-            self.port = 0
+        command = [str(launcher), "--host=127.0.0.1", f"--port={self.port}"]
+        self._launch(command, f"http://{self.host}", "/")
 
     def topic(self, topic: str) -> str:
         return f"projects/{self.project}/topics/{topic}"
@@ -209,10 +206,11 @@ class PubSubEmulator(_Process):
 class StorageEmulator(_Process):
     """`gcp-storage-emulator` in memory on 127.0.0.1, with a default bucket."""
 
+    what = "Cloud Storage emulator"
+
     def __init__(self, bucket: str, log_path: Path) -> None:
+        super().__init__(log_path)
         self.bucket = bucket
-        self.log_path = log_path
-        self.port = 0
 
     @property
     def url(self) -> str:
@@ -232,20 +230,7 @@ class StorageEmulator(_Process):
             f"--default-bucket={self.bucket}",
             "--quiet",
         ]
-        process = self._spawn(command, self.log_path)
-        self._http = httpx.Client(base_url=self.url, timeout=10)
-        _wait_until(
-            lambda: self._http.get(f"/storage/v1/b/{self.bucket}").status_code == 200,
-            process,
-            "Cloud Storage emulator",
-            self.log_path,
-        )
-
-    def stop(self) -> None:
-        super().stop()
-        if self.port:
-            self._http.close()
-            self.port = 0
+        self._launch(command, self.url, f"/storage/v1/b/{self.bucket}")
 
     def create_bucket(self, name: str) -> None:
         response = self._http.post(

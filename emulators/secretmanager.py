@@ -20,13 +20,11 @@ import argparse
 import collections
 import json
 import re
-import signal
 import sys
 import threading
 from collections.abc import Mapping
 from concurrent import futures
 from dataclasses import dataclass
-from types import FrameType, TracebackType
 from typing import Any, NoReturn
 
 import google_crc32c
@@ -36,6 +34,8 @@ from google.cloud.secretmanager_v1 import (
     AccessSecretVersionResponse,
     SecretPayload,
 )
+
+from emulators._server import Lifecycle, serve_until_signalled
 
 __all__ = ["SecretManagerEmulator", "main"]
 
@@ -81,7 +81,7 @@ def _as_bytes(value: str | bytes) -> bytes:
     return value.encode() if isinstance(value, str) else value
 
 
-class SecretManagerEmulator:
+class SecretManagerEmulator(Lifecycle):
     """Secrets keyed by ``projects/P/secrets/S``; versions are numbered from 1.
 
     All methods are thread-safe and may be called while the server runs.
@@ -136,18 +136,9 @@ class SecretManagerEmulator:
         if server is not None:
             server.stop(grace=0.5).wait()
 
-    def __enter__(self) -> SecretManagerEmulator:
-        if self._server is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    @property
+    def started(self) -> bool:
+        return self._server is not None
 
     @property
     def address(self) -> str:
@@ -324,23 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
 
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     emulator = SecretManagerEmulator(secrets)
-    try:
-        emulator.start(args.host, args.port)
-    except (OSError, RuntimeError) as exc:  # grpc raises RuntimeError when it cannot bind
-        print(f"secretmanager emulator: {exc}", file=sys.stderr)
-        return 1
-    print(f"secretmanager emulator listening on {emulator.address}", flush=True)
-    stopping.wait()
-    emulator.stop()
-    return 0
+
+    def start() -> str:
+        emulator.start(args.host, args.port)  # grpc raises RuntimeError when it cannot bind
+        return emulator.address
+
+    return serve_until_signalled("secretmanager emulator", start, emulator.stop)
 
 
 if __name__ == "__main__":

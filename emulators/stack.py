@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulators._ports import START_TIMEOUT_SECONDS, StartError, free_port, wait_for_port
+from emulators._ports import (
+    START_TIMEOUT_SECONDS,
+    StartError,
+    free_port,
+    stop_process,
+    wait_for_port,
+)
 from emulators.delivery_stack import DeliveryStack
 from emulators.gateway import GatewayEmulator
 from emulators.secretmanager import SecretManagerEmulator
@@ -37,6 +43,7 @@ __all__ = [
     "function_process",
     "main",
     "process_env",
+    "stop_process",
     "wait_for_port",
 ]
 
@@ -154,8 +161,7 @@ def function_process(
                 raise StartError(f"{exc}:\n{log_path.read_text()[-2000:]}") from exc
             yield f"http://127.0.0.1:{port}", process.pid
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            stop_process(process)
 
 
 def main() -> int:
@@ -192,9 +198,7 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        if function.poll() is None:
-            function.terminate()
-            function.wait(timeout=10)
+        stop_process(function)
         delivery.stop()
         gateway.stop()
         secret_manager.stop()

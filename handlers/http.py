@@ -29,6 +29,7 @@ from relay import (
     log,
     new_request_id,
 )
+from relay._deadline import timer
 
 from ._runtime import get_relay
 
@@ -191,8 +192,7 @@ class _BoundedStream(StreamingResponse):
         try:
             # Until the deadline, or at least the grace: a reader that is reading, only slowly
             # (a loaded machine), still gets each event; one that stopped is cut off.
-            left = max(self.deadline - time.monotonic(), SEND_GRACE_SECONDS)
-            async with asyncio.timeout(left):
+            async with timer(self.deadline, time.monotonic, floor=SEND_GRACE_SECONDS):
                 await send({"type": "http.response.body", "body": chunk, "more_body": more})
         except TimeoutError:
             return False

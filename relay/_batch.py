@@ -23,7 +23,7 @@ async def answer_batch(relay: Relay, batch: BatchRequest, context: Context | Non
     limit = relay.settings.batch_max_items
     if len(batch.requests) > limit:
         error = InvalidRequest(f"requests: at most {limit} items (BATCH_MAX_ITEMS)")
-        return relay.outcomes.failure(error, new_request_id(), None, relay.clock(), context)
+        return relay.refuse(error, new_request_id(), context)
     gate = asyncio.Semaphore(relay.settings.batch_concurrency)
     # One deadline for the whole batch: items waiting for a slot spend the same budget, so a
     # batch never outlives UPSTREAM_TIMEOUT_SECONDS (and the platform's timeout behind it).
@@ -42,11 +42,11 @@ async def answer_batch(relay: Relay, batch: BatchRequest, context: Context | Non
             except InvalidRequest as exc:
                 exc.message = f"requests[{index}]: {exc.message}"
                 rid = request_id_from_raw(bytes(raw)) or new_request_id()
-                return relay.outcomes.failure(exc, rid, None, started, item_context).body
+                return relay.refuse(exc, rid, item_context, started=started).body
             if request.stream:
                 error = InvalidRequest(f"requests[{index}].stream: batch items cannot stream")
                 rid = request.request_id or new_request_id()
-                return relay.outcomes.failure(error, rid, None, started, item_context).body
+                return relay.refuse(error, rid, item_context, started=started).body
             answer = await relay.answer_request(request, item_context, started=started)
             if answer.error is not None:
                 answer.body["error"]["message"] = f"requests[{index}]: {answer.error.message}"

@@ -63,16 +63,12 @@ class RelayError(Exception):
         upstream_status: int | None = None,
         upstream_code: str | int | None = None,
         retry_after: float | None = None,
-        attempts: int = 0,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.upstream_status = upstream_status
         self.upstream_code = upstream_code
         self.retry_after = retry_after
-        self.attempts = attempts
-        # The gateway's log id when the gateway answered (for the log line, not the answer).
-        self.gateway_log_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's `error` object."""

@@ -2,7 +2,9 @@
 
 One long-lived `httpx.AsyncClient` per process keeps connections alive across requests. The whole
 call (every attempt, every wait, and every byte of every body) ends by the deadline: each attempt
-runs under `asyncio.timeout` for the time that is left, so a trickling body cannot outlive it.
+runs under a timer for the time that is left (`_deadline`), so a trickling body cannot outlive it.
+The caller's `Tally` is kept up to date as attempts are made, so however the call ends, the
+request's answer and log line say how many upstream calls it took.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import httpx
 import msgspec
 
 from . import _tracing
+from ._deadline import timer, within
 from ._errors import (
     ContentBlocked,
     InternalError,
@@ -32,6 +35,7 @@ from ._logging import log
 from ._normalize import classify_error
 from ._pools import GatewayPool
 from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
+from ._run import Tally
 from ._secrets import Credentials, Secrets
 from ._settings import Settings
 from ._translate import UpstreamCall, attempt_headers
@@ -39,7 +43,6 @@ from ._translate import UpstreamCall, attempt_headers
 __all__ = ["GatewayClient", "Reply"]
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Bodies larger than this are not what an LLM answers; refuse rather than buffer them.
@@ -50,11 +53,27 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Reply(Generic[T]):
-    """A successful upstream answer, parsed, with what the result reports about the call."""
+    """A successful upstream answer, parsed, with the headers the result reports."""
 
     value: T
     headers: httpx.Headers
-    attempts: int
+
+
+def _store_timed_out(doing: str) -> Callable[[], SecretUnavailable]:
+    """The error for secret store work cut off by the request's deadline: the store is what kept
+    the request from finishing, so secret_unavailable (503), not upstream_timeout (the gateway
+    was never asked)."""
+
+    def error() -> SecretUnavailable:
+        return SecretUnavailable(
+            f"the secret store did not answer within UPSTREAM_TIMEOUT_SECONDS ({doing})"
+        )
+
+    return error
+
+
+_READ_TIMED_OUT = _store_timed_out("reading secrets")
+_REFETCH_TIMED_OUT = _store_timed_out("refetching secrets")
 
 
 class _Retryable(Exception):
@@ -89,7 +108,7 @@ class GatewayClient:
         await self._pools.aclose()
 
     async def send(
-        self, call: UpstreamCall, parse: Callable[[Any], T], *, deadline: float
+        self, call: UpstreamCall, parse: Callable[[Any], T], *, deadline: float, tally: Tally
     ) -> Reply[T]:
         """POST `call`, retrying per policy until `deadline` (a `clock()` value).
 
@@ -100,11 +119,13 @@ class GatewayClient:
         async def attempt(
             credentials: Credentials, traced: Mapping[str, str]
         ) -> tuple[T, httpx.Headers]:
-            return await self._attempt(call, credentials, parse, deadline, traced)
+            return await self._attempt(call, credentials, parse, deadline, traced, tally)
 
-        return await self._retrying(attempt, deadline)
+        return await self._retrying(attempt, deadline, tally)
 
-    async def open_stream(self, call: UpstreamCall, *, deadline: float) -> Reply[httpx.Response]:
+    async def open_stream(
+        self, call: UpstreamCall, *, deadline: float, tally: Tally
+    ) -> Reply[httpx.Response]:
         """POST a streaming `call` and return the open response once upstream said 200.
 
         Failures before the first byte of the body are retried like any other; after that the
@@ -114,61 +135,57 @@ class GatewayClient:
         async def attempt(
             credentials: Credentials, traced: Mapping[str, str]
         ) -> tuple[httpx.Response, httpx.Headers]:
-            response = await self._post(call, credentials, deadline, traced)
+            response = await self._post(call, credentials, deadline, traced, tally)
             return response, response.headers
 
-        return await self._retrying(attempt, deadline)
+        return await self._retrying(attempt, deadline, tally)
 
     async def _retrying(
         self,
         attempt: Callable[[Credentials, Mapping[str, str]], Awaitable[tuple[T, httpx.Headers]]],
         deadline: float,
+        tally: Tally,
     ) -> Reply[T]:
-        attempts = 0
         retries = 0
         rotated = False
-        try:
-            while True:
-                if attempts and deadline - self._clock() < MIN_ATTEMPT_SECONDS:
-                    raise UpstreamTimeout(
-                        "UPSTREAM_TIMEOUT_SECONDS ran out before the gateway answered"
-                    )
-                credentials = await self._credentials(deadline)
-                attempts += 1
-                span = _tracing.attempt()
-                try:
-                    value, headers = await attempt(credentials, span.headers)
-                    span.end()
-                    return Reply(value, headers, attempts)
-                except _Retryable as failed:
-                    span.end(failed.error)
-                    error = failed.error
-                    if isinstance(error, UpstreamAuth):
-                        if rotated or not await self._rotated(error, deadline):
-                            raise error from failed
-                        rotated = True
-                        continue
-                    delay = self._retry_delay(error, failed.retry_after, retries, deadline)
-                    if delay is None:
+        while True:
+            if tally.attempts and deadline - self._clock() < MIN_ATTEMPT_SECONDS:
+                raise UpstreamTimeout(
+                    "UPSTREAM_TIMEOUT_SECONDS ran out before the gateway answered"
+                )
+            credentials = await self._credentials(deadline)
+            tally.attempts += 1
+            tally.gateway_log_id = None  # only the attempt that decides the call reports one
+            span = _tracing.attempt()
+            try:
+                value, headers = await attempt(credentials, span.headers)
+                span.end()
+                return Reply(value, headers)
+            except _Retryable as failed:
+                span.end(failed.error)
+                error = failed.error
+                if isinstance(error, UpstreamAuth):
+                    if rotated or not await self._rotated(error, deadline):
                         raise error from failed
-                    retries += 1
-                    log(
-                        "DEBUG",
-                        "retrying upstream call",
-                        event="upstream_retry",
-                        retry=retries,
-                        wait_seconds=round(delay, 3),
-                        error_type=error.type,
-                        upstream_status=error.upstream_status,
-                    )
-                    await asyncio.sleep(delay)
-                except BaseException as exc:
-                    span.end(exc)
-                    raise
-        except RelayError as error:
-            # Whatever ended the call, it reports how many upstream calls were made.
-            error.attempts = attempts
-            raise
+                    rotated = True
+                    continue
+                delay = self._retry_delay(error, failed.retry_after, retries, deadline)
+                if delay is None:
+                    raise error from failed
+                retries += 1
+                log(
+                    "DEBUG",
+                    "retrying upstream call",
+                    event="upstream_retry",
+                    retry=retries,
+                    wait_seconds=round(delay, 3),
+                    error_type=error.type,
+                    upstream_status=error.upstream_status,
+                )
+                await asyncio.sleep(delay)
+            except BaseException as exc:
+                span.end(exc)
+                raise
 
     def _retry_delay(
         self, error: RelayError, retry_after: float | None, retries: int, deadline: float
@@ -207,10 +224,10 @@ class GatewayClient:
         return settings.aig_token_secret is not None or settings.openai_key_secret is not None
 
     async def _refetch_secrets(self, deadline: float) -> bool:
-        return await self._by_deadline(self._secrets.refetch(), deadline, "refetching secrets")
+        return await within(self._secrets.refetch(), deadline, self._clock, _REFETCH_TIMED_OUT)
 
     async def _credentials(self, deadline: float) -> Credentials:
-        work = self._by_deadline(self._secrets.credentials(), deadline, "reading secrets")
+        work = within(self._secrets.credentials(), deadline, self._clock, _READ_TIMED_OUT)
         if self._warm is None:
             # The first call builds the TLS context (loading the CA bundle: tens of ms of CPU)
             # in a thread, which runs while the secret store's first fetch waits on the network
@@ -226,20 +243,6 @@ class GatewayClient:
         with contextlib.suppress(Exception):
             self._pools.warm()
 
-    async def _by_deadline(self, work: Awaitable[R], deadline: float, doing: str) -> R:
-        """Secret store `work`, cut off when the request's deadline passes.
-
-        The store is what kept the request from finishing, so the answer is secret_unavailable
-        (503), not upstream_timeout: the gateway was never asked.
-        """
-        try:
-            async with asyncio.timeout(max(deadline - self._clock(), 0.001)):
-                return await work
-        except TimeoutError as exc:
-            raise SecretUnavailable(
-                f"the secret store did not answer within UPSTREAM_TIMEOUT_SECONDS ({doing})"
-            ) from exc
-
     async def _attempt(
         self,
         call: UpstreamCall,
@@ -247,8 +250,9 @@ class GatewayClient:
         parse: Callable[[Any], T],
         deadline: float,
         traced: Mapping[str, str],
+        tally: Tally,
     ) -> tuple[T, httpx.Headers]:
-        response = await self._post(call, credentials, deadline, traced)
+        response = await self._post(call, credentials, deadline, traced, tally)
         # One rule for "upstream said 2xx but we cannot use the answer" (cut off, not JSON, the
         # wrong shape, a failed run): never retried here. The provider may have run and billed
         # it, so another attempt could bill it again; the caller gets upstream_error and decides.
@@ -277,6 +281,7 @@ class GatewayClient:
         credentials: Credentials,
         deadline: float,
         traced: Mapping[str, str],
+        tally: Tally,
     ) -> httpx.Response:
         """One POST; returns a 2xx response with its body unread, raises for anything else."""
         remaining = deadline - self._clock()
@@ -289,7 +294,7 @@ class GatewayClient:
             connect=min(CONNECT_TIMEOUT_SECONDS, remaining),
         )
         try:
-            async with asyncio.timeout(remaining):
+            async with timer(deadline, self._clock):
                 response = await self._pools.send(request)
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise self._timed_out(exc, deadline) from exc
@@ -305,7 +310,7 @@ class GatewayClient:
         body = await self._read(response, deadline, MAX_ERROR_BODY_BYTES, truncate=True)
         retry_after = parse_retry_after(response.headers)
         error = classify_error(response.status_code, body, retry_after=retry_after)
-        error.gateway_log_id = (response.headers.get("cf-aig-log-id") or "")[:256] or None
+        tally.gateway_log_id = (response.headers.get("cf-aig-log-id") or "")[:256] or None
         if isinstance(error, ContentBlocked):
             raise error  # the same content would be blocked again, whatever the headers say
         if should_retry_status(response.status_code, response.headers, error.upstream_code):
@@ -320,7 +325,7 @@ class GatewayClient:
         """The body, read within the deadline and at most `limit` bytes (refused, or cut)."""
         body = bytearray()
         try:
-            async with asyncio.timeout(max(deadline - self._clock(), 0.001)):
+            async with timer(deadline, self._clock):
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > limit:

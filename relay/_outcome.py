@@ -16,7 +16,7 @@ from ._answer import Answer, Context, new_request_id
 from ._errors import ConfigError, InternalError, RelayError
 from ._logging import log, redact
 from ._request import PromptRequest
-from ._translate import UpstreamCall
+from ._run import Run
 
 __all__ = ["Outcomes", "config_error_answer"]
 
@@ -28,50 +28,37 @@ class Outcomes:
         self._log_prompts = log_prompts
         self._clock = clock
 
-    def disconnect(
-        self,
-        request_id: str,
-        call: UpstreamCall | None,
-        started: float,
-        context: Context,
-        **fields: Any,
-    ) -> None:
+    def disconnect(self, run: Run) -> None:
         """The line of a request whose caller hung up (or stopped reading) before the end."""
+        call = run.call
         log(
             "WARNING",
             "request ended by the caller",
-            request_id=request_id,
+            request_id=run.request_id,
             api=call.api if call else None,
             model=call.model if call else None,
             outcome="client_disconnected",
-            latency_ms=self.elapsed_ms(started),
-            **fields,
-            **context.log_fields,
+            latency_ms=self.elapsed_ms(run.started),
+            attempts=run.tally.attempts or None,
+            gateway_log_id=run.tally.gateway_log_id,
+            **run.context.log_fields,
         )
 
-    def internal(self, exc: BaseException, request_id: str) -> InternalError:
+    def internal(self, exc: BaseException, run: Run) -> InternalError:
         """Log an unexpected failure once, in full; the caller gets only a pointer to the log."""
         log(
             "ERROR",
             "unexpected failure",
             event="internal_error",
-            request_id=request_id,
+            request_id=run.request_id,
             error=redact(f"{type(exc).__name__}: {exc}"),
             exc=exc,  # its traceback, causes included, becomes the line's `stack_trace`
         )
-        error = InternalError(f"internal error; the logs hold details under {request_id}")
+        error = InternalError(f"internal error; the logs hold details under {run.request_id}")
         error.__cause__ = exc
         return error
 
-    def failure(
-        self,
-        error: RelayError,
-        request_id: str,
-        call: UpstreamCall | None,
-        started: float,
-        context: Context,
-        request: PromptRequest | None = None,
-    ) -> Answer:
+    def failure(self, error: RelayError, run: Run) -> Answer:
         """The error answer, and the request's line saying why it failed."""
         error.message = redact(error.message)
         headers: dict[str, str] = {}
@@ -79,29 +66,30 @@ class Outcomes:
             headers["retry-after"] = str(max(1, int(-(-error.retry_after // 1))))
         if error.status == 405:
             headers["allow"] = "POST"
-        latency_ms = self.elapsed_ms(started)
+        call = run.call
         severity = "ERROR" if error.status >= 500 else "WARNING"
         log(
             severity,
             f"prompt failed: {error.type}",
-            request_id=request_id,
+            request_id=run.request_id,
             api=call.api if call else None,
             model=call.model if call else None,
             outcome=error.type,
             http_status=error.status,
-            latency_ms=latency_ms,
-            attempts=error.attempts,
+            latency_ms=self.elapsed_ms(run.started),
+            attempts=run.tally.attempts,
             error=error.message,
             upstream_status=error.upstream_status,
             upstream_code=error.upstream_code,
-            gateway_log_id=error.gateway_log_id,
-            **self._prompt_fields(request),
-            **context.log_fields,
+            gateway_log_id=run.tally.gateway_log_id,
+            **self._prompt_fields(run.request),
+            **run.context.log_fields,
         )
-        body = {"ok": False, "request_id": request_id, "error": error.to_dict()}
+        body = {"ok": False, "request_id": run.request_id, "error": error.to_dict()}
         return Answer(error.status, body, headers, error)
 
-    def success(self, result: dict[str, Any], request: PromptRequest, context: Context) -> None:
+    def success(self, result: dict[str, Any], run: Run) -> None:
+        """The line of a request answered in full (`result` is the answer's body)."""
         gateway = result["gateway"]
         log(
             "INFO",
@@ -119,8 +107,8 @@ class Outcomes:
             cost_usd=result["cost_usd"],
             gateway_log_id=gateway["log_id"],
             cache_status=gateway["cache_status"],
-            **self._prompt_fields(request, result),
-            **context.log_fields,
+            **self._prompt_fields(run.request, result),
+            **run.context.log_fields,
         )
 
     def _prompt_fields(

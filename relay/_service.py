@@ -32,11 +32,8 @@ from ._gateway import GatewayClient
 from ._gateway_info import gateway_info, header_value
 from ._normalize import normalize, parse_output_json
 from ._outcome import Outcomes, config_error_answer
-from ._request import (
-    BatchRequest,
-    PromptRequest,
-    decode_request,
-)
+from ._request import BatchRequest, PromptRequest, decode_request
+from ._run import Run
 from ._scrub import StreamScrubber, scrub_tree
 from ._secrets import Secrets, SecretStore
 from ._settings import Settings
@@ -87,7 +84,7 @@ class Relay:
             request = decode_request(body)
         except InvalidRequest as exc:
             request_id = request_id_from_raw(body) or context.request_id or new_request_id()
-            return self.outcomes.failure(exc, request_id, None, started, context)
+            return self.refuse(exc, request_id, context, started=started)
         if isinstance(request, BatchRequest):
             return await answer_batch(self, request, context)
         return await self.answer_request(request, context, started=started)
@@ -95,8 +92,18 @@ class Relay:
     def reject(self, error: RelayError, context: Context | None = None) -> Answer:
         """Answer a request refused before its body was read (method, media type, size)."""
         context = context or Context()
-        request_id = context.request_id or new_request_id()
-        return self.outcomes.failure(error, request_id, None, self.clock(), context)
+        return self.refuse(error, context.request_id or new_request_id(), context)
+
+    def refuse(
+        self,
+        error: RelayError,
+        request_id: str,
+        context: Context,
+        *,
+        started: float | None = None,
+    ) -> Answer:
+        """Answer a request refused before it ran (its body, a batch's limits): one log line."""
+        return self.outcomes.failure(error, self._begin(request_id, context, started))
 
     async def answer_request(
         self,
@@ -107,208 +114,160 @@ class Relay:
     ) -> Answer:
         """Answer one validated prompt."""
         context = context or Context()
-        started = self.clock() if started is None else started
         request_id = request.request_id or context.request_id or new_request_id()
-        call: UpstreamCall | None = None
-        trace = _tracing.NO_CALL
+        run = self._begin(request_id, context, started, request)
         try:
-            call = self._priced(
-                build_call(
-                    request,
-                    self.settings,
-                    default_metadata=context.default_metadata,
-                    trace=context.trace,
-                )
-            )
-            trace = self.tracer.call(call.api, call.model, context.trace)
-            if call.stream and context.allow_stream:
-                with _tracing.current(trace):
-                    return await self._open_stream(
-                        call, request, request_id, started, context, trace
-                    )
-            if call.stream:
-                call = replace(
-                    call,
-                    stream=False,
-                    body={
-                        k: v for k, v in call.body.items() if k not in ("stream", "stream_options")
-                    },
-                )
-            with _tracing.current(trace):
-                result = await self._run(call, request, request_id, started)
+            run.call = self._call_for(request, context)
+            run.trace = self.tracer.call(run.call.api, run.call.model, context.trace)
+            with _tracing.current(run.trace):
+                if run.call.stream:
+                    return await self._open_stream(run)
+                result = await self._answer_plain(run)
         except asyncio.CancelledError as exc:
             # The caller hung up (the handler cancels us): the upstream call is cancelled with
             # this task and nothing is retried for it.
-            trace.end(error=exc)
-            self.outcomes.disconnect(request_id, call, started, context)
+            run.trace.end(error=exc)
+            self.outcomes.disconnect(run)
             raise
         except InternalError as exc:
             # A bug met on the way (a request HTTP refuses, say): its cause is logged in full.
-            trace.end(error=exc)
-            error = self.outcomes.internal(exc.__cause__ or exc, request_id)
-            return self.outcomes.failure(error, request_id, call, started, context, request)
+            run.trace.end(error=exc)
+            return self.outcomes.failure(self.outcomes.internal(exc.__cause__ or exc, run), run)
         except RelayError as exc:
-            trace.end(error=exc)
-            return self.outcomes.failure(exc, request_id, call, started, context, request)
+            run.trace.end(error=exc)
+            return self.outcomes.failure(exc, run)
         except Exception as exc:
-            trace.end(error=exc)
-            error = self.outcomes.internal(exc, request_id)
-            return self.outcomes.failure(error, request_id, call, started, context, request)
+            run.trace.end(error=exc)
+            return self.outcomes.failure(self.outcomes.internal(exc, run), run)
         except BaseException as exc:  # shutting down: the span still ends
-            trace.end(error=exc)
+            run.trace.end(error=exc)
             raise
-        trace.end(result)
-        self.outcomes.success(result, request, context)
+        run.trace.end(result)
+        self.outcomes.success(result, run)
         return Answer(200, result)
 
-    def _priced(self, call: UpstreamCall) -> UpstreamCall:
-        """With a negotiated price for the model, tell the gateway, so its analytics agree."""
+    def _begin(
+        self,
+        request_id: str,
+        context: Context,
+        started: float | None,
+        request: PromptRequest | None = None,
+    ) -> Run:
+        """The request's Run: its deadline is UPSTREAM_TIMEOUT_SECONDS after it `started`."""
+        started = self.clock() if started is None else started
+        deadline = started + self.settings.upstream_timeout
+        return Run(request_id, started, deadline, context, request)
+
+    def _call_for(self, request: PromptRequest, context: Context) -> UpstreamCall:
+        call = build_call(
+            request,
+            self.settings,
+            default_metadata=context.default_metadata,
+            trace=context.trace,
+            allow_stream=context.allow_stream,
+        )
         price = self.settings.custom_prices.get(call.model.lower())
         if price is None:
             return call
+        # A negotiated price for the model: the gateway is told, so its analytics agree.
         return replace(
             call, headers={**call.headers, "cf-aig-custom-cost": custom_cost_header(price)}
         )
 
-    async def _run(
-        self, call: UpstreamCall, request: PromptRequest, request_id: str, started: float
-    ) -> dict[str, Any]:
-        deadline = started + self.settings.upstream_timeout
-        raw: list[Any] = []
+    async def _answer_plain(self, run: Run) -> dict[str, Any]:
+        """One call, its JSON answer normalized into the result."""
+        assert run.call is not None and run.request is not None
+        call, raw = run.call, []
 
         def parse(data: Any) -> dict[str, Any]:
             raw.append(data)
             return normalize(call.api, data)
 
-        reply = await self.gateway.send(call, parse, deadline=deadline)
-        result = self._result(
-            call, request, request_id, started, reply.value, reply.headers, reply.attempts
-        )
-        if request.include_raw:
+        reply = await self.gateway.send(call, parse, deadline=run.deadline, tally=run.tally)
+        result = self._result(run, reply.value, reply.headers)
+        if run.request.include_raw:
             # Scrubbed like every other string from upstream: an upstream may echo a credential.
             result["raw"] = scrub_tree(raw[-1])
         return result
 
     def _result(
-        self,
-        call: UpstreamCall,
-        request: PromptRequest,
-        request_id: str,
-        started: float,
-        fields: dict[str, Any],
-        headers: Mapping[str, str],
-        attempts: int,
+        self, run: Run, fields: dict[str, Any], headers: Mapping[str, str]
     ) -> dict[str, Any]:
+        """The contract's result from upstream's normalized `fields` and the gateway's headers."""
+        assert run.call is not None and run.request is not None
         # Every string from upstream is scrubbed before it is used (output_json parses the
         # scrubbed text).
         fields = scrub_tree(fields)
-        if request.json_schema is not None:
+        if run.request.json_schema is not None:
             parse_output_json(fields)
-        model = fields["model"] or call.model
+        model = fields["model"] or run.call.model
         gateway = gateway_info(headers)
         cost: float | None = 0.0  # a gateway cache hit reached no provider: it cost nothing
         if gateway["cache_status"] != "HIT":
             custom = self.settings.custom_prices
-            cost = call_cost(fields.get("usage"), model, requested=call.model, custom=custom)
+            cost = call_cost(fields.get("usage"), model, requested=run.call.model, custom=custom)
         return {
             "ok": True,
-            "request_id": request_id,
-            "api": call.api,
+            "request_id": run.request_id,
+            "api": run.call.api,
             **fields,
             "model": model,
             "gateway": gateway,
             "cost_usd": cost,
-            "latency_ms": self.outcomes.elapsed_ms(started),
-            "attempts": attempts,
+            "latency_ms": self.outcomes.elapsed_ms(run.started),
+            "attempts": run.tally.attempts,
         }
 
-    async def _open_stream(
-        self,
-        call: UpstreamCall,
-        request: PromptRequest,
-        request_id: str,
-        started: float,
-        context: Context,
-        trace: _tracing.CallTrace = _tracing.NO_CALL,
-    ) -> Answer:
+    async def _open_stream(self, run: Run) -> Answer:
         """Open the upstream stream; failures up to its first byte are ordinary error answers."""
-        deadline = started + self.settings.upstream_timeout
-        reply = await self.gateway.open_stream(call, deadline=deadline)
-        events = self._relay_stream(
-            reply.value,
-            call,
-            request,
-            request_id,
-            started,
-            reply.attempts,
-            deadline,
-            context,
-            trace,
-        )
+        assert run.call is not None
+        reply = await self.gateway.open_stream(run.call, deadline=run.deadline, tally=run.tally)
+        run.tally.gateway_log_id = header_value(reply.headers, "cf-aig-log-id")
         return Answer(
             200,
             {},
             {"cache-control": "no-cache", "x-accel-buffering": "no"},
-            events=events,
-            events_deadline=deadline + STREAM_READER_GRACE_SECONDS,
+            events=self._relay_stream(reply.value, run),
+            events_deadline=run.deadline + STREAM_READER_GRACE_SECONDS,
         )
 
     async def _relay_stream(
-        self,
-        response: httpx.Response,
-        call: UpstreamCall,
-        request: PromptRequest,
-        request_id: str,
-        started: float,
-        attempts: int,
-        deadline: float,
-        context: Context,
-        trace: _tracing.CallTrace = _tracing.NO_CALL,
+        self, response: httpx.Response, run: Run
     ) -> AsyncGenerator[bytes, None]:
         """Pass text on as `delta` events, then one `result` (or `error`) event."""
-        upstream = UpstreamStream(response, call.api)
+        assert run.call is not None
+        upstream = UpstreamStream(response, run.call.api)
         # A credential split across deltas is caught whole (see StreamScrubber).
         scrubber = StreamScrubber()
         ended = False
         try:
-            async for text in upstream.texts(deadline, self.clock):
+            async for text in upstream.texts(run.deadline, self.clock):
                 if clean := scrubber.feed(text):
                     yield sse("delta", {"text": clean})
             if rest := scrubber.flush():
                 yield sse("delta", {"text": rest})
             assert upstream.fields is not None
-            result = self._result(
-                call, request, request_id, started, upstream.fields, response.headers, attempts
-            )
-            trace.end(result)
-            self.outcomes.success(result, request, context)
+            result = self._result(run, upstream.fields, response.headers)
+            run.trace.end(result)
+            self.outcomes.success(result, run)
             ended = True
             yield sse("result", result)
         except Exception as exc:
-            error = self._stream_error(exc, request_id)
-            error.attempts = attempts
-            error.gateway_log_id = header_value(response.headers, "cf-aig-log-id")
-            trace.end(error=error)
-            failure = self.outcomes.failure(error, request_id, call, started, context, request)
+            error = self._stream_error(exc, run)
+            run.trace.end(error=error)
+            failure = self.outcomes.failure(error, run)
             ended = True
             yield sse("error", failure.body)
         finally:
             with contextlib.suppress(Exception):
                 await response.aclose()
             if not ended:
-                trace.end(error="client_disconnected")
+                run.trace.end(error="client_disconnected")
                 # The caller went away (or stopped reading) mid-stream: nothing was answered,
                 # but the call is logged.
-                self.outcomes.disconnect(
-                    request_id,
-                    call,
-                    started,
-                    context,
-                    attempts=attempts,
-                    gateway_log_id=header_value(response.headers, "cf-aig-log-id"),
-                )
+                self.outcomes.disconnect(run)
 
-    def _stream_error(self, exc: Exception, request_id: str) -> RelayError:
+    def _stream_error(self, exc: Exception, run: Run) -> RelayError:
         """The contract error for a failure after a stream's first byte."""
         if isinstance(exc, RelayError):
             return exc
@@ -316,4 +275,4 @@ class Relay:
             return UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out during the stream")
         if isinstance(exc, httpx.HTTPError | msgspec.DecodeError):
             return UpstreamError(f"the upstream stream broke off ({type(exc).__name__})")
-        return self.outcomes.internal(exc, request_id)
+        return self.outcomes.internal(exc, run)

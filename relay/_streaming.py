@@ -8,14 +8,14 @@ carries its full response in the terminal event), so one normalizer serves both 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import msgspec
 
+from ._deadline import within
 from ._errors import UpstreamError, UpstreamTimeout
 from ._gateway import MAX_UPSTREAM_BODY_BYTES
 from ._normalize import MAX_UPSTREAM_MESSAGE_CHARS, normalize
@@ -238,7 +238,7 @@ class UpstreamStream:
         `deadline`, and no timer stays armed across a yield (the reader's time is its own)."""
         if "json" in self._response.headers.get("content-type", ""):
             # An answer that is not a stream (a cached one, say) still streams, as one delta.
-            body = await _within(_read_capped(self._response), deadline, clock)
+            body = await within(_read_capped(self._response), deadline, clock, _timed_out)
             self.fields = normalize(self._api, _decode(body.decode("utf-8", "replace")))
             if self.fields["output_text"]:
                 yield self.fields["output_text"]
@@ -247,7 +247,7 @@ class UpstreamStream:
         parser = SSEParser()
         chunks = self._response.aiter_bytes()
         while not folder.done:
-            chunk = await _within(anext(chunks, None), deadline, clock)
+            chunk = await within(anext(chunks, None), deadline, clock, _timed_out)
             if chunk is None:
                 break
             for event in parser.feed(chunk):
@@ -269,12 +269,8 @@ async def _read_capped(response: httpx.Response) -> bytes:
     return bytes(body)
 
 
-async def _within(work: Awaitable[Any], deadline: float, clock: Callable[[], float]) -> Any:
-    try:
-        async with asyncio.timeout(max(deadline - clock(), 0.001)):
-            return await work
-    except TimeoutError as exc:
-        raise UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out during the stream") from exc
+def _timed_out() -> UpstreamTimeout:
+    return UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out during the stream")
 
 
 def _decode(data: str) -> dict[str, Any]:

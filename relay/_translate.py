@@ -72,15 +72,22 @@ def build_call(
     *,
     default_metadata: Mapping[str, str] | None = None,
     trace: TraceContext | None = None,
+    allow_stream: bool = True,
 ) -> UpstreamCall:
-    """Map `request` onto the API it asks for; raise on a model outside the allow-list."""
+    """Map `request` onto the API it asks for; raise on a model outside the allow-list.
+
+    Without `allow_stream` (a caller that cannot take events) a streaming request is sent as a
+    plain one.
+    """
     api: Api = request.api or settings.default_api
     if request.input is not None and api == "chat":
         raise InvalidRequest("input is Responses-style; with api 'chat' send prompt or messages")
     model = request.model or settings.default_model
     if settings.allowed_models is not None and model not in settings.allowed_models:
         raise ModelNotAllowed(f"model {model[:100]!r} is not in ALLOWED_MODELS")
-    body = _responses_body(request, model) if api == "responses" else _chat_body(request, model)
+    stream = bool(request.stream) and allow_stream
+    make_body = _responses_body if api == "responses" else _chat_body
+    body = make_body(request, model, stream)
     if request.extra_body:
         clash = sorted(RESERVED_BODY_FIELDS.intersection(request.extra_body))
         if clash:
@@ -98,7 +105,7 @@ def build_call(
             **control_headers(request, settings),
             **(trace.gateway_headers() if trace is not None else {}),
         },
-        stream=bool(request.stream),
+        stream=stream,
     )
 
 
@@ -147,7 +154,7 @@ def _first(value: bool | None, default: bool | None) -> bool | None:
     return value if value is not None else default
 
 
-def _responses_body(request: PromptRequest, model: str) -> dict[str, Any]:
+def _responses_body(request: PromptRequest, model: str, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model}
     if request.prompt is not None:
         body["input"] = request.prompt
@@ -171,12 +178,12 @@ def _responses_body(request: PromptRequest, model: str) -> dict[str, Any]:
         body["tool_choice"] = request.tool_choice
     if request.reasoning_effort is not None:
         body["reasoning"] = {"effort": request.reasoning_effort}
-    if request.stream:
+    if stream:
         body["stream"] = True
     return body
 
 
-def _chat_body(request: PromptRequest, model: str) -> dict[str, Any]:
+def _chat_body(request: PromptRequest, model: str, stream: bool) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
     if request.instructions is not None:
         messages.append({"role": "system", "content": request.instructions})
@@ -201,7 +208,7 @@ def _chat_body(request: PromptRequest, model: str) -> dict[str, Any]:
         body["tool_choice"] = request.tool_choice
     if request.reasoning_effort is not None:
         body["reasoning_effort"] = request.reasoning_effort
-    if request.stream:
+    if stream:
         # Without this, a Chat stream carries no usage and the result could not report tokens.
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

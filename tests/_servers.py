@@ -17,6 +17,7 @@ from emulators.stack import (
     free_port,
     function_command,
     process_env,
+    stop_process,
     wait_for_port,
 )
 from tests._openapi import check_exchange
@@ -88,12 +89,7 @@ class FunctionServer:
             time.sleep(0.02)  # polling interval for the log file
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self._log.close()
 
 

@@ -434,8 +434,10 @@ def test_403_is_final_even_with_rotatable_secrets() -> None:
     assert len(seen) == 1
 
 
-def test_attempts_counted_when_refetch_finds_the_secret_gone() -> None:
-    """A 401, then the secret is gone at refetch: config_error, and attempts says 1."""
+def test_attempts_counted_when_refetch_finds_the_secret_gone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 401, then the secret is gone at refetch: config_error, and the log line says 1 attempt."""
     store = FakeStore({"projects/p/secrets/tok/versions/latest": "token-abcdefgh"})
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -443,9 +445,11 @@ def test_attempts_counted_when_refetch_finds_the_secret_gone() -> None:
         return httpx.Response(401, json={"error": {"code": "invalid_api_key"}})
 
     relay = make_relay(handler, store=store, AIG_TOKEN_SECRET="projects/p/secrets/tok")
-    result = answer(relay, {"prompt": "hi"})
+    with caplog.at_level(logging.INFO, logger="relay"):
+        result = answer(relay, {"prompt": "hi"})
     assert result.body["error"]["type"] == "config_error"
-    assert result.error is not None and result.error.attempts == 1
+    line = getattr(caplog.records[-1], FIELDS_ATTR)
+    assert (line["outcome"], line["attempts"]) == ("config_error", 1)
 
 
 def test_refused_value_is_not_reused_when_the_store_is_down() -> None:
