@@ -66,16 +66,7 @@ def _parse(stderr: str) -> list[tuple[int, float, float, str]]:
 
 
 def _run(code: str, env: Mapping[str, str], python: Path) -> list[tuple[int, float, float, str]]:
-    done = subprocess.run(
-        [str(python), "-X", "importtime", "-c", code],
-        cwd=ROOT,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return _parse(done.stderr)
+    return _parse(_python(["-X", "importtime", "-c", code], env, python).stderr)
 
 
 def profile_imports(
@@ -135,8 +126,14 @@ def _after_main(rows: list[tuple[int, float, float, str]]) -> float:
 
 
 def _plain(code: str, env: Mapping[str, str], python: Path) -> str:
-    done = subprocess.run(
-        [str(python), "-c", code],
+    return _python(["-c", code], env, python).stdout
+
+
+def _python(
+    args: list[str], env: Mapping[str, str], python: Path
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(python), *args],
         cwd=ROOT,
         env=dict(env),
         capture_output=True,
@@ -144,4 +141,3 @@ def _plain(code: str, env: Mapping[str, str], python: Path) -> str:
         timeout=120,
         check=True,
     )
-    return done.stdout
