@@ -312,6 +312,8 @@ def results_page(report: Report) -> str:
         "# Benchmark results\n\n"
         "Written by `make bench` (`python -m bench`, a full run) from that run's report; do not "
         "edit by\nhand. [docs/performance.md](../docs/performance.md) says how it measures and "
-        "reads the figures;\nthe goals live in [`_goals.py`](_goals.py).\n\n"
+        "reads the figures;\nthe goals live in [`_goals.py`](_goals.py). For each goal not met, "
+        "its section\n[Goals, one by one](../docs/performance.md#goals-one-by-one) names the "
+        "measured limit, what was\ntried and what it would take.\n\n"
         f"## Run of {report.machine.date}\n\n{render(report)}\n"
     )
