@@ -47,26 +47,19 @@ from tests._contract import (
     result_of,
     upstream_during,
 )
-from tests._fuzz_strategies import (
-    BATCH_ITEMS,
+from tests._fuzz_bytes import UNSETTLED_BODIES, Junk, junk_bodies
+from tests._fuzz_headers import (
     JSON_TYPES,
-    JSON_VALUES,
     MARKER,
     OTHER_TYPES,
     ROUTED_METHODS,
     TRACE_HEADERS,
-    UNSETTLED_BODIES,
-    VISIBLE_ASCII,
-    Invalid,
-    Item,
-    Junk,
-    bad_batches,
     caller_headers,
-    invalid_requests,
     is_json_type,
-    junk_bodies,
-    valid_requests,
 )
+from tests._fuzz_invalid import BATCH_ITEMS, Invalid, Item, bad_batches, invalid_requests
+from tests._fuzz_valid import valid_requests
+from tests._fuzz_values import JSON_VALUES, VISIBLE_ASCII
 from tests._openapi import check_exchange
 from tests._paths import ROOT
 from tests._servers import FunctionServer
