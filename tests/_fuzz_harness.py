@@ -22,13 +22,10 @@ from tests._contract import (
     DEFAULT_API,
     ERROR_STATUS,
     UPSTREAM_PATHS,
-    Answer,
-    check_answer,
-    check_upstream,
     given_fields,
-    result_of,
-    upstream_during,
 )
+from tests._contract_answers import Answer, check_answer, result_of
+from tests._contract_upstream import check_upstream, upstream_during
 from tests._openapi import check_exchange
 from tests._servers import FunctionServer
 from tests.conftest import OPENAI_KEY, TOKEN

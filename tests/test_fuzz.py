@@ -23,7 +23,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests._contract import DEFAULT_API, FIELDS, check_upstream, given_fields
+from tests._contract import DEFAULT_API, FIELDS, given_fields
+from tests._contract_upstream import check_upstream
 from tests._fuzz_bytes import UNSETTLED_BODIES, Junk, junk_bodies
 
 # Fixture `fuzz` and the autouse payload report:

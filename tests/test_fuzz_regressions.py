@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests._contract import upstream_during
+from tests._contract_upstream import upstream_during
 
 # Fixture `fuzz` and the autouse payload report:
 from tests._fuzz_fixtures import _report_total, default_fuzz_client  # noqa: F401

@@ -18,7 +18,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests._contract import check_answer, upstream_during
+from tests._contract_answers import check_answer
+from tests._contract_upstream import upstream_during
 
 # Fixture `fuzz` and the autouse payload report:
 from tests._fuzz_fixtures import _report_total, default_fuzz_client  # noqa: F401
