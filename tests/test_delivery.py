@@ -11,7 +11,7 @@ from typing import Any
 
 from emulators.gateway import GatewayEmulator
 from emulators.google import PubSubEmulator, StorageEmulator
-from tests._contract import parse_sse
+from tests._contract_answers import parse_sse
 from tests._google import WAIT_SECONDS, PushFactory, Results
 from tests._servers import FunctionServer
 from tests.conftest import ServerFactory

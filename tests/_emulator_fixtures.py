@@ -1,0 +1,27 @@
+"""Function-scoped ``gateway`` (a fresh emulator per test) and ``client`` fixtures.
+
+A module that imports them overrides the session-scoped ``gateway`` in conftest.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from emulators.gateway import GatewayEmulator
+from tests._emulators import KEY, TOKEN
+
+
+@pytest.fixture(name="gateway")
+def fresh_gateway() -> Iterator[GatewayEmulator]:
+    with GatewayEmulator(token=TOKEN, openai_key=KEY) as emulator:
+        yield emulator
+
+
+@pytest.fixture(name="client")
+def gateway_client(gateway: GatewayEmulator) -> Iterator[httpx.Client]:
+    headers = {"cf-aig-authorization": f"Bearer {TOKEN}", "authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=gateway.base_url(), headers=headers, timeout=5) as http:
+        yield http
