@@ -1,8 +1,9 @@
 """The gateway client: one upstream call, retried by the policy in `_retry`, inside one deadline.
 
-One long-lived `httpx.AsyncClient` per process keeps connections alive across requests. The whole
-call (every attempt, every wait, and every byte of every body) ends by the deadline: each attempt
-runs under a timer for the time that is left (`_deadline`), so a trickling body cannot outlive it.
+One keep-alive pool per process (`_pools`) carries every attempt; credentials come from
+`_credentials`. The whole call (every attempt, every wait, and every byte of every body) ends by
+the deadline: each attempt runs under a timer for the time that is left (`_deadline`), so a
+trickling body cannot outlive it.
 The caller's `Tally` is kept up to date as attempts are made, so however the call ends, the
 request's answer and log line say how many upstream calls it took.
 """
@@ -10,7 +11,6 @@ request's answer and log line say how many upstream calls it took.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,12 +21,12 @@ import httpx
 import msgspec
 
 from . import _tracing
-from ._deadline import timer, within
+from ._credentials import CredentialSource
+from ._deadline import timer
 from ._errors import (
     ContentBlocked,
     InternalError,
     RelayError,
-    SecretUnavailable,
     UpstreamAuth,
     UpstreamError,
     UpstreamTimeout,
@@ -59,23 +59,6 @@ class Reply(Generic[T]):
     headers: httpx.Headers
 
 
-def _store_timed_out(doing: str) -> Callable[[], SecretUnavailable]:
-    """The error for secret store work cut off by the request's deadline: the store is what kept
-    the request from finishing, so secret_unavailable (503), not upstream_timeout (the gateway
-    was never asked)."""
-
-    def error() -> SecretUnavailable:
-        return SecretUnavailable(
-            f"the secret store did not answer within UPSTREAM_TIMEOUT_SECONDS ({doing})"
-        )
-
-    return error
-
-
-_READ_TIMED_OUT = _store_timed_out("reading secrets")
-_REFETCH_TIMED_OUT = _store_timed_out("refetching secrets")
-
-
 class _Retryable(Exception):
     """One attempt failed in a way the policy may retry."""
 
@@ -97,11 +80,10 @@ class GatewayClient:
         rand: Callable[[], float] = random.random,
     ) -> None:
         self._settings = settings
-        self._secrets = secrets
         self._clock = clock
         self._rand = rand
         self._pools = GatewayPool(settings.base_url, transport)
-        self._warm: asyncio.Future[None] | None = None
+        self._credentials = CredentialSource(settings, secrets, clock, self._pools.warm)
 
     async def aclose(self) -> None:
         """Close pooled connections."""
@@ -153,7 +135,7 @@ class GatewayClient:
                 raise UpstreamTimeout(
                     "UPSTREAM_TIMEOUT_SECONDS ran out before the gateway answered"
                 )
-            credentials = await self._credentials(deadline)
+            credentials = await self._credentials.current(deadline)
             tally.attempts += 1
             tally.gateway_log_id = None  # only the attempt that decides the call reports one
             span = _tracing.attempt()
@@ -165,7 +147,7 @@ class GatewayClient:
                 span.end(failed.error)
                 error = failed.error
                 if isinstance(error, UpstreamAuth):
-                    if rotated or not await self._rotated(error, deadline):
+                    if rotated or not await self._credentials.rotated(error, deadline):
                         raise error from failed
                     rotated = True
                     continue
@@ -197,51 +179,6 @@ class GatewayClient:
         if delay is None or delay + MIN_ATTEMPT_SECONDS > deadline - self._clock():
             return None  # no wait is started that the deadline would cut short
         return delay
-
-    async def _rotated(self, error: UpstreamAuth, deadline: float) -> bool:
-        """After a 401, whether secrets were fetched again (perhaps rotated) for one more try.
-
-        Only a 401 can mean "rotated"; a 403 is final. Secrets from the environment cannot
-        rotate; ones a refetch confirmed moments ago are current, so a retry changes nothing.
-        """
-        if error.upstream_status != 401 or not self._rotatable():
-            return False
-        try:
-            refetched = await self._refetch_secrets(deadline)
-        except (UpstreamTimeout, SecretUnavailable):
-            return False  # the refusal is the news, not the slow store
-        if refetched:
-            log(
-                "WARNING",
-                "upstream refused credentials; refetched secrets",
-                event="credentials_refetch",
-                upstream_status=401,
-            )
-        return refetched
-
-    def _rotatable(self) -> bool:
-        settings = self._settings
-        return settings.aig_token_secret is not None or settings.openai_key_secret is not None
-
-    async def _refetch_secrets(self, deadline: float) -> bool:
-        return await within(self._secrets.refetch(), deadline, self._clock, _REFETCH_TIMED_OUT)
-
-    async def _credentials(self, deadline: float) -> Credentials:
-        work = within(self._secrets.credentials(), deadline, self._clock, _READ_TIMED_OUT)
-        if self._warm is None:
-            # The first call builds the TLS context (loading the CA bundle: tens of ms of CPU)
-            # in a thread, which runs while the secret store's first fetch waits on the network
-            # instead of after it.
-            self._warm = asyncio.ensure_future(asyncio.to_thread(self._warm_pools))
-        if self._warm.done():
-            return await work
-        credentials, _ = await asyncio.gather(work, asyncio.shield(self._warm))
-        return credentials
-
-    def _warm_pools(self) -> None:
-        # A failure here (a broken CA bundle) is met again, and reported, by the request itself.
-        with contextlib.suppress(Exception):
-            self._pools.warm()
 
     async def _attempt(
         self,
