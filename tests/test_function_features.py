@@ -15,6 +15,7 @@ from emulators.gateway import GatewayEmulator
 from relay._streaming import SSEParser
 from tests._openapi import check_exchange
 from tests._servers import FunctionServer
+from tests._tool_loop import WEATHER
 from tests.conftest import ServerFactory
 
 APIS = ["responses", "chat"]
@@ -29,15 +30,7 @@ SCHEMA = {
     "strict": True,
 }
 TOOLS = [
-    {
-        "name": "get_weather",
-        "description": "Weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
+    WEATHER,
     {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
 ]
 
