@@ -42,6 +42,8 @@ _SEPARATOR = "\x00"
 _lock = threading.Lock()
 # secret -> its aligned chunks [(chunk, offset in the secret)]
 _secrets: dict[str, tuple[tuple[str, int], ...]] = {}
+# Whether a registered secret holds _SEPARATOR (then scrub_tree searches string by string).
+_separator_in_secrets = False
 
 
 def register_secret(value: str) -> None:
@@ -50,7 +52,9 @@ def register_secret(value: str) -> None:
         return
     # Its JSON-escaped form too: a value with a quote or a backslash is escaped in a log line.
     escaped = json.dumps(value)[1:-1]
+    global _separator_in_secrets
     with _lock:
+        _separator_in_secrets = _separator_in_secrets or _SEPARATOR in value
         for form in {value, escaped}:
             _secrets[form] = tuple(
                 (form[offset : offset + _CHUNK], offset)
@@ -89,7 +93,7 @@ def scrub_tree(value: Any) -> Any:
         strings: list[str] = []
         _collect(value, strings)
         joined = _SEPARATOR.join(strings)
-        if _SEPARATOR not in "".join(_secrets) and scrub(joined) is joined:
+        if not _separator_in_secrets and scrub(joined) is joined:
             return value
     return _scrub_each(value)
 
