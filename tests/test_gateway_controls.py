@@ -14,7 +14,7 @@ import pytest
 
 from emulators._controls import INVALID_CONTROL_CODE
 from emulators.gateway import GatewayEmulator, RecordedRequest
-from relay._streaming import SSEParser
+from relay.streaming import SSEParser
 from tests.conftest import TOKEN, ServerFactory
 from tests.test_function_event import event_server, pubsub_data, send
 
