@@ -128,7 +128,7 @@ class Settings:
     log_prompts: bool = False
     # Negotiated prices (CUSTOM_PRICES), by lower-cased model name; see relay/cost.py.
     custom_prices: Mapping[str, Price] = field(default_factory=dict, hash=False)
-    # TRACING=otel: OpenTelemetry spans, exported over OTLP/HTTP (see relay/tracing/_hooks.py).
+    # TRACING=otel: OpenTelemetry spans, exported over OTLP/HTTP (see relay/tracing/).
     tracing: bool = False
     # Where spans go; None: Cloud Trace's OTLP endpoint with the function's own credentials.
     tracing_endpoint: str | None = None
