@@ -1,36 +1,48 @@
 """Bulk runs (docs/bulk.md): a JSONL file in Cloud Storage, one Pub/Sub message a line.
 
 Loaded on the first bulk body or bulk item only: a request that is neither never imports it.
-`BulkRuns` submits and reports runs; the lines are checked up front (`parse_bulk_file`) and each
-outcome becomes an output line (`output_line`, `openai_line`); `BulkStore` is Cloud Storage.
+`BulkRuns` submits and reports runs; the lines are checked up front (`parse_bulk_file`,
+`check_lines`) and each outcome becomes an output line (`output_line`, `openai_line`);
+`BulkStore` is Cloud Storage; `read_manifest` the run an item must be listed in.
 """
 
-from ._lines import MAX_BAD_LINES_SHOWN, BulkItem, openai_line, output_line, parse_bulk_file
-from ._runs import (
-    BULK_MAX_BYTES,
-    BULK_MAX_ITEMS,
-    MANIFEST,
-    BulkRuns,
-    decode_bulk_body,
-    item_metadata,
+from ._lease import LEASE_SECONDS, PublishLease
+from ._lines import (
+    MAX_BAD_LINES_SHOWN,
+    BulkItem,
+    check_lines,
+    openai_line,
+    output_line,
+    parse_bulk_file,
+    split_lines,
 )
-from ._store import COMPOSE_MAX_SOURCES, PARTS, BulkStore, GsPath, publish_items
+from ._manifest import MANIFEST, Manifest, read_manifest
+from ._runs import BulkRuns, decode_bulk_body, item_metadata
+from ._store import COMPOSE_MAX_SOURCES, PARTS, BulkStore, GsPath, allowed_bucket
+from ._submit import BULK_MAX_BYTES, BULK_MAX_ITEMS, READ_CHUNK
 
 __all__ = [
     "BULK_MAX_BYTES",
     "BULK_MAX_ITEMS",
     "COMPOSE_MAX_SOURCES",
+    "LEASE_SECONDS",
     "MANIFEST",
     "MAX_BAD_LINES_SHOWN",
     "PARTS",
+    "READ_CHUNK",
     "BulkItem",
     "BulkRuns",
     "BulkStore",
     "GsPath",
+    "Manifest",
+    "PublishLease",
+    "allowed_bucket",
+    "check_lines",
     "decode_bulk_body",
     "item_metadata",
     "openai_line",
     "output_line",
     "parse_bulk_file",
-    "publish_items",
+    "read_manifest",
+    "split_lines",
 ]

@@ -7,22 +7,27 @@ thread (`asyncio.to_thread`). Libraries load on first use, as for the result sin
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidRequest
 
-__all__ = ["COMPOSE_MAX_SOURCES", "PARTS", "BulkStore", "GsPath", "publish_items"]
+__all__ = [
+    "COMPOSE_MAX_SOURCES",
+    "PARTS",
+    "BulkStore",
+    "GsPath",
+    "allowed_bucket",
+    "publish_chunk",
+]
 
 # Cloud Storage composes at most 32 objects per call.
 COMPOSE_MAX_SOURCES = 32
 _COMPOSE_THREADS = 16
 # Where compose keeps a tree's inner objects: `{target}{PARTS}`.
 PARTS = ".parts/"
-# Pub/Sub takes at most 1,000 messages (and 10 MB) per publish call.
-PUBLISH_CHUNK = 500
 _GS = re.compile(r"^gs://(?P<bucket>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/(?P<name>[^\r\n]*)\Z")
 
 
@@ -111,20 +116,53 @@ class BulkStore:
             return False
         return True
 
+    def read_versioned(self, path: GsPath) -> tuple[bytes, int] | None:
+        """An object's bytes and the generation they are, None when it does not exist."""
+        from google.api_core.exceptions import NotFound
+
+        blob = self.client.bucket(path.bucket).get_blob(path.name)
+        if blob is None:
+            return None
+        generation = int(blob.generation)
+        try:
+            data = self.client.bucket(path.bucket).blob(path.name, generation=generation)
+            return data.download_as_bytes(), generation
+        except NotFound:  # replaced in between: the caller reads again
+            return None
+
+    def put_if(self, path: GsPath, data: bytes, content_type: str, generation: int) -> int | None:
+        """Write `path` only if its generation is still `generation` (0: it does not exist);
+        the new generation, or None when someone else wrote first."""
+        from google.api_core.exceptions import PreconditionFailed
+
+        blob = self._blob(path)
+        try:
+            blob.upload_from_string(data, content_type=content_type, if_generation_match=generation)
+        except PreconditionFailed:
+            return None
+        return int(blob.generation)
+
+    def reader(self, path: GsPath, generation: int, chunk: int) -> Any:
+        """A file-like reader of exactly that generation, fetching `chunk` bytes a request (its
+        read raises NotFound once the generation is replaced)."""
+        blob = self.client.bucket(path.bucket).blob(path.name, generation=generation)
+        return blob.open("rb", chunk_size=chunk)
+
     def write(self, path: GsPath, data: bytes, content_type: str) -> None:
         self._blob(path).upload_from_string(data, content_type=content_type)
 
     def exists(self, path: GsPath) -> bool:
         return bool(self._blob(path).exists())
 
-    def list_items(self, prefix: GsPath) -> Iterator[tuple[str, dict[str, str]]]:
-        """(name after the prefix, custom metadata) of each object directly under `prefix`,
-        page by page: memory stays bounded whatever the count."""
+    def list_items(self, prefix: GsPath) -> Iterator[tuple[str, dict[str, str], float]]:
+        """(name after the prefix, custom metadata, time created) of each object directly under
+        `prefix`, page by page: memory stays bounded whatever the count."""
         blobs = self.client.list_blobs(
             prefix.bucket, prefix=prefix.name, delimiter="/", page_size=1000
         )
         for blob in blobs:
-            yield blob.name[len(prefix.name) :], dict(blob.metadata or {})
+            created = blob.time_created.timestamp() if blob.time_created else 0.0
+            yield blob.name[len(prefix.name) :], dict(blob.metadata or {}), created
 
     def compose(self, sources: Sequence[GsPath], target: GsPath, content_type: str) -> None:
         """`target` made of `sources` in order, in a tree of 32-way composes; the inner parts
@@ -186,19 +224,17 @@ class BulkStore:
                 out.write(line)
 
 
-async def publish_items(
-    topic: str,
-    messages: Sequence[tuple[bytes, dict[str, str]]],
-    timeout: float,
-    on_chunk: Callable[[int], Awaitable[None]],
-) -> None:
-    """Publish `messages` (data, attributes) in chunks, in order; `on_chunk(n)` after each
-    chunk with how many are published so far (so a re-submission can resume there)."""
-    from google.pubsub_v1 import PublisherAsyncClient, PubsubMessage
+def allowed_bucket(path: GsPath, buckets: frozenset[str] | None, field: str) -> None:
+    """InvalidRequest naming the bucket when BULK_BUCKETS is set and does not list it."""
+    if buckets is not None and path.bucket not in buckets:
+        raise InvalidRequest(f"{field}: bucket {path.bucket!r} is not in BULK_BUCKETS")
 
-    client = PublisherAsyncClient()
-    for start in range(0, len(messages), PUBLISH_CHUNK):
-        part = messages[start : start + PUBLISH_CHUNK]
-        chunk = [PubsubMessage(data=data, attributes=attributes) for data, attributes in part]
-        await client.publish(topic=topic, messages=chunk, timeout=timeout)
-        await on_chunk(start + len(chunk))
+
+async def publish_chunk(
+    client: Any, topic: str, messages: Sequence[tuple[bytes, dict[str, str]]], timeout: float
+) -> None:
+    """Publish `messages` (data, attributes) in one call, in order."""
+    from google.pubsub_v1 import PubsubMessage
+
+    chunk = [PubsubMessage(data=data, attributes=attributes) for data, attributes in messages]
+    await client.publish(topic=topic, messages=chunk, timeout=timeout)

@@ -1,0 +1,194 @@
+"""Submitting a bulk run: the input read as a stream and checked whole, the manifest written
+once, then every line published once, however often and however concurrently the same
+submission arrives.
+
+Two guards keep a line from going out twice. In one process, submissions to the same folder
+take turns (an asyncio lock). Across instances, only the holder of the publishing lease
+(`_lease.py`, a Cloud Storage generation precondition) publishes, recording after each chunk how
+many are out; a later submission resumes after that count. Only a holder that dies between a
+publish call and its record can leave one chunk to go out twice; items are idempotent on the
+running side (docs/bulk.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+import weakref
+from collections.abc import Generator
+from typing import Any
+
+from ..errors import InvalidRequest, PayloadTooLarge
+from ..settings import Settings
+from ._lease import LEASE_SECONDS, PublishLease
+from ._lines import CheckedFile, check_lines, parse_line, split_lines
+from ._manifest import MANIFEST, Manifest, create_or_match
+from ._store import BulkStore, GsPath, allowed_bucket, publish_chunk
+
+__all__ = ["BULK_MAX_BYTES", "BULK_MAX_ITEMS", "PUBLISHED", "READ_CHUNK", "submit"]
+
+BULK_MAX_BYTES = 256 * 1024 * 1024
+BULK_MAX_ITEMS = 50_000
+PUBLISHED = "_bulk_published.json"
+# The input is fetched this many bytes a request: with one line at most MAX_BODY_BYTES, what a
+# submission holds of it stays under READ_CHUNK + MAX_BODY_BYTES.
+READ_CHUNK = 4 * 1024 * 1024
+# Pub/Sub takes at most 1,000 messages (and 10 MB) per publish call.
+PUBLISH_CHUNK = 500
+_PUBLISH_TIMEOUT_SECONDS = 30.0
+# How often a submission that finds another one publishing looks again.
+_WAIT_SECONDS = 0.5
+_BULK_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+
+# One lock per output folder, while any submission to it is in this process.
+_turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+async def submit(
+    store: BulkStore, settings: Settings, topic: str, request: Any, *, day: str | None = None
+) -> dict[str, Any]:
+    """Check, record and publish the run `request` (a `bulk` body) asks for; the answer."""
+    source = GsPath.parse(request.input, "bulk.input", folder=False)
+    # `{date}` (UTC) gives a scheduled job a new folder, so a new run, each day.
+    day = day or time.strftime("%Y-%m-%d", time.gmtime())
+    output = GsPath.parse(request.output.replace("{date}", day), "bulk.output", folder=True)
+    allowed_bucket(source, settings.bulk_buckets, "bulk.input")
+    allowed_bucket(output, settings.bulk_buckets, "bulk.output")
+    if request.id is not None and not _BULK_ID.match(request.id):
+        raise InvalidRequest("bulk.id: 1 to 64 of A-Z a-z 0-9 . _ -")
+    lock = _turns.setdefault(str(output), asyncio.Lock())
+    async with lock:
+        size, generation = await asyncio.to_thread(_stat, store, source)
+        checked = await asyncio.to_thread(_check, store, settings, source, generation, size)
+        bulk_id = request.id or _bulk_id(source, generation, output)
+        fresh = Manifest(
+            id=bulk_id,
+            input=str(source),
+            generation=generation,
+            output=str(output),
+            total=len(checked.custom_ids),
+            created=time.time(),
+            custom_ids=checked.custom_ids,
+            openai=checked.openai,
+        )
+        manifest = await asyncio.to_thread(create_or_match, store, output, fresh)
+        del fresh, checked  # the ids are in `manifest` now (or in the one already there)
+        lease = PublishLease(store, output.child(PUBLISHED))
+        already, published = await _publish(store, topic, lease, manifest, source, generation)
+    return {
+        "ok": True,
+        "bulk_id": manifest.id,
+        "total": manifest.total,
+        "published": published,
+        "already_published": already,
+        "output": str(output),
+        "manifest": str(output.child(MANIFEST)),
+    }
+
+
+async def _publish(
+    store: BulkStore,
+    topic: str,
+    lease: PublishLease,
+    manifest: Manifest,
+    source: GsPath,
+    generation: int,
+) -> tuple[int, int]:
+    """(how many were out before, how many this call published)."""
+    waited_until = time.monotonic() + LEASE_SECONDS
+    while True:
+        done = await asyncio.to_thread(lease.published)
+        if done >= manifest.total:
+            return done, 0
+        start = await asyncio.to_thread(lease.take)
+        if start is not None:
+            break
+        # Another instance is publishing this run: wait for it to finish (or for its lease
+        # to run out, when it died), then answer with what is out.
+        if time.monotonic() > waited_until:
+            return done, 0
+        await asyncio.sleep(_WAIT_SECONDS)
+    from google.pubsub_v1 import PublisherAsyncClient
+
+    client = PublisherAsyncClient()
+    attributes = {"bulk_id": manifest.id, "bulk_output": manifest.output}
+    batches = _batches(store, source, generation, start, attributes)
+    count = start
+    try:
+        while batch := await asyncio.to_thread(next, batches, None):
+            renew = lease.seconds_left() < _PUBLISH_TIMEOUT_SECONDS + 10
+            if renew and not await asyncio.to_thread(lease.advance, count):
+                break  # lost: another submission publishes from here
+            await publish_chunk(client, topic, batch, _PUBLISH_TIMEOUT_SECONDS)
+            count += len(batch)
+            if not await asyncio.to_thread(lease.advance, count):
+                break
+    finally:
+        batches.close()
+        if lease.generation is not None:
+            await asyncio.to_thread(lease.advance, count, release=True)
+    return start, count - start
+
+
+def _batches(
+    store: BulkStore, source: GsPath, generation: int, skip: int, attributes: dict[str, str]
+) -> Generator[list[tuple[bytes, dict[str, str]]], None, None]:
+    """The messages after the first `skip` items, PUBLISH_CHUNK at a time, read again from the
+    generation that was checked (so no body is kept between the check and the publish)."""
+    from google.api_core.exceptions import NotFound
+
+    batch: list[tuple[bytes, dict[str, str]]] = []
+    seen = 0
+    try:
+        with store.reader(source, generation, READ_CHUNK) as stream:
+            for raw in split_lines(stream.read, READ_CHUNK, BULK_MAX_BYTES):
+                if raw is None or not raw.strip():
+                    continue
+                seen += 1
+                if seen <= skip:
+                    continue
+                item = parse_line(raw)
+                ids = {"custom_id": item.custom_id, "request_id": item.custom_id}
+                batch.append((item.body, {**attributes, **ids}))
+                if len(batch) == PUBLISH_CHUNK:
+                    yield batch
+                    batch = []
+    except NotFound:
+        raise InvalidRequest(
+            f"bulk.input {source} was replaced while its items were being published "
+            f"(generation {generation} is gone); bulk_status says how many ran"
+        ) from None
+    if batch:
+        yield batch
+
+
+def _stat(store: BulkStore, source: GsPath) -> tuple[int, int]:
+    stat = store.stat(source)
+    if stat is None:
+        raise InvalidRequest(f"bulk.input: {source} does not exist or cannot be read")
+    size, generation = stat
+    if size > BULK_MAX_BYTES:
+        raise PayloadTooLarge(f"bulk.input is {size} bytes; the limit is {BULK_MAX_BYTES}")
+    return size, generation
+
+
+def _check(
+    store: BulkStore, settings: Settings, source: GsPath, generation: int, size: int
+) -> CheckedFile:
+    """Every line checked as it streams in, that generation only."""
+    from google.api_core.exceptions import NotFound
+
+    try:
+        with store.reader(source, generation, min(READ_CHUNK, max(size, 1))) as stream:
+            lines = split_lines(stream.read, READ_CHUNK, settings.max_body_bytes)
+            return check_lines(lines, BULK_MAX_ITEMS, settings)
+    except NotFound:
+        raise InvalidRequest(f"bulk.input: {source} was replaced while being read") from None
+
+
+def _bulk_id(source: GsPath, generation: int, output: GsPath) -> str:
+    """The same input object (same generation) into the same folder is the same run."""
+    digest = hashlib.sha256(f"{source}#{generation}>{output}".encode()).hexdigest()
+    return f"bulk-{digest[:20]}"
