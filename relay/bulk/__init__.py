@@ -6,6 +6,8 @@ Loaded on the first bulk body or bulk item only: a request that is neither never
 `BulkStore` is Cloud Storage; `read_manifest` the run an item must be listed in.
 """
 
+from ._finish import CHECK_SECONDS, RunFinisher, completion_publisher
+from ._gate import ItemGate, item_cache_id
 from ._lease import LEASE_SECONDS, PublishLease
 from ._lines import (
     MAX_BAD_LINES_SHOWN,
@@ -24,6 +26,7 @@ from ._submit import BULK_MAX_BYTES, BULK_MAX_ITEMS, READ_CHUNK
 __all__ = [
     "BULK_MAX_BYTES",
     "BULK_MAX_ITEMS",
+    "CHECK_SECONDS",
     "COMPOSE_MAX_SOURCES",
     "LEASE_SECONDS",
     "MANIFEST",
@@ -34,11 +37,15 @@ __all__ = [
     "BulkRuns",
     "BulkStore",
     "GsPath",
+    "ItemGate",
     "Manifest",
     "PublishLease",
+    "RunFinisher",
     "allowed_bucket",
     "check_lines",
+    "completion_publisher",
     "decode_bulk_body",
+    "item_cache_id",
     "item_metadata",
     "openai_line",
     "output_line",

@@ -5,6 +5,7 @@ only a pull one this test reads, so every published message is counted and nothi
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -178,3 +179,23 @@ def test_allowed_models_checked_for_the_whole_file(
     assert "line 3: model 'gpt-4o' is not in ALLOWED_MODELS" in message
     assert storage.names(folder) == []
     assert topic.drain() == []
+
+
+def test_elapsed_seconds_stops_when_the_run_is_done(
+    delivering: Serve, storage: StorageEmulator, topic: Topic
+) -> None:
+    """Once every item is written, elapsed_seconds is the time to the last one and stays so."""
+    server = delivering(BULK_TOPIC=topic.name, RESULTS_TOPIC="", RESULTS_BUCKET="")
+    source = upload(storage, [{"custom_id": "a", "prompt": "x"}, {"custom_id": "b", "prompt": "y"}])
+    folder = f"out/{nonce()}/"
+    assert submit(server, source, f"gs://{BUCKET}/{folder}")[0] == 200
+    topic.drain()
+    for cid in ("a", "b"):  # as prompt_event writes them (tests/test_bulk.py runs that path)
+        storage.write(f"{folder}{cid}.json", json.dumps({"custom_id": cid}).encode() + b"\n")
+    body = {"bulk_status": {"output": f"gs://{BUCKET}/{folder}"}}
+    first = server.post(body).json()
+    assert first["state"] == "done", first
+    started = time.monotonic()
+    while time.monotonic() - started < 1.5:  # status calls until wall time has moved on
+        later = server.post(body).json()
+    assert later["elapsed_seconds"] == first["elapsed_seconds"]
