@@ -146,9 +146,9 @@ def test_readme_contents_lists_its_sections() -> None:
 
 
 def test_readme_stays_short() -> None:
-    """The README is the front door; the deep parts live in docs/."""
+    """The README is the front door, under 250 lines; the deep parts live in docs/."""
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
-    assert len(lines) <= README_MAX_LINES
+    assert len(lines) < README_MAX_LINES
 
 
 @pytest.mark.parametrize(
