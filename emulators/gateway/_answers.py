@@ -8,9 +8,9 @@ from typing import Any
 
 import msgspec
 
-from emulators._errors import JsonObject
-from emulators._plan import Plan
-from emulators._render import chat_completion, json_bytes, response_object
+from emulators.gateway._errors import JsonObject
+from emulators.gateway._plan import Plan
+from emulators.gateway._render import chat_completion, json_bytes, response_object
 
 __all__ = [
     "JSON",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from emulators._server import serve_until_signalled
-from emulators.gateway import GatewayEmulator
+from emulators.gateway._emulator import GatewayEmulator
 
 __all__ = ["main"]
 
@@ -35,3 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return f"http://127.0.0.1:{emulator.start('127.0.0.1', args.port)}"
 
     return serve_until_signalled(emulator.name, start, emulator.stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

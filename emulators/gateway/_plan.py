@@ -15,11 +15,11 @@ from typing import Any
 
 import msgspec
 
-from emulators import _toolloop
-from emulators._errors import JsonObject, model_not_found, openai_error
-from emulators._json import content_text as _content_text
-from emulators._json import json_type as _json_type
-from emulators._schema_fill import fill_schema
+from emulators.gateway import _toolloop
+from emulators.gateway._errors import JsonObject, model_not_found, openai_error
+from emulators.gateway._json import content_text as _content_text
+from emulators.gateway._json import json_type as _json_type
+from emulators.gateway._schema_fill import fill_schema
 
 REFUSAL_TEXT = "I'm sorry, I can't help with that."
 # Reasoning models report this many hidden reasoning tokens, counted into the output tokens.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from emulators._answers import Answer
-from emulators._faults import Step
-from emulators._http import HttpConnection
+from emulators.gateway._answers import Answer
+from emulators.gateway._faults import Step
+from emulators.gateway._http import HttpConnection
 
 __all__ = ["SSE", "TRICKLE_INTERVAL", "send_stream", "trickle"]
 

@@ -18,8 +18,8 @@ import types
 import typing
 from typing import Any, Literal, NotRequired, Required, Union
 
-from emulators._errors import JsonObject, openai_error
-from emulators._json import json_type as _json_type
+from emulators.gateway._errors import JsonObject, openai_error
+from emulators.gateway._json import json_type as _json_type
 
 __all__ = ["WireError", "chat_message_type", "check", "responses_item_type"]
 

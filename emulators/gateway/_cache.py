@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from emulators._http import Request
+from emulators.gateway._http import Request
 
 __all__ = ["DEFAULT_CACHE_TTL", "CacheEntry", "ResponseCache", "cache_plan"]
 

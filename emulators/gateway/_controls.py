@@ -21,9 +21,9 @@ from collections.abc import Mapping
 
 import msgspec
 
-from emulators import _errors
-from emulators._answers import Answer, json_answer
-from emulators._errors import JsonObject, gateway_error
+from emulators.gateway import _errors
+from emulators.gateway._answers import Answer, json_answer
+from emulators.gateway._errors import JsonObject, gateway_error
 
 __all__ = ["INVALID_CONTROL_CODE", "check_auth", "check_controls", "dlp_header"]
 

@@ -18,9 +18,9 @@ import functools
 import re
 from dataclasses import dataclass
 
-from emulators import _errors
-from emulators._controls import dlp_header
-from emulators._errors import JsonObject
+from emulators.gateway import _errors
+from emulators.gateway._controls import dlp_header
+from emulators.gateway._errors import JsonObject
 
 # Steps that answer with an error body: name -> (HTTP status, body).
 STATUS_STEPS: dict[str, tuple[int, JsonObject]] = {

@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
-from emulators._errors import JsonObject
-from emulators._plan import Plan, is_reasoning_model
+from emulators.gateway._errors import JsonObject
+from emulators.gateway._plan import Plan, is_reasoning_model
 
 _encode = msgspec.json.Encoder().encode
 _FINGERPRINT = "fp_emulator"

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from emulators._answers import Answer, json_answer, try_json
-from emulators._http import Request
-from emulators._render import json_bytes
+from emulators.gateway._answers import Answer, json_answer, try_json
+from emulators.gateway._http import Request
+from emulators.gateway._render import json_bytes
 
 if TYPE_CHECKING:
-    from emulators.gateway import GatewayEmulator
+    from emulators.gateway._emulator import GatewayEmulator
 
 __all__ = ["control"]
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from emulators._errors import JsonObject, openai_error
-from emulators._json import content_text as _text
-from emulators._wire import WireError, chat_message_type, check, responses_item_type
+from emulators.gateway._errors import JsonObject, openai_error
+from emulators.gateway._json import content_text as _text
+from emulators.gateway._wire import WireError, chat_message_type, check, responses_item_type
 
 __all__ = ["ToolLoopError", "ToolOutput", "chat_tool_outputs", "reply", "responses_tool_outputs"]
 
