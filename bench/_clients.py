@@ -3,7 +3,7 @@
     python bench/_clients.py LIBRARY URL REQUESTS HEADERS_JSON BODY_FILE [IN_FLIGHT DELAY_MS]
 
 Runs REQUESTS sequential POSTs (after a warm-up) with one pooled client configured as
-relay/_gateway.py configures httpx, and prints {"cpu_us": ..., "wall_us": ...} per request.
+relay/gateway.py configures httpx, and prints {"cpu_us": ..., "wall_us": ...} per request.
 With IN_FLIGHT, it then keeps that many requests in flight against an upstream that answers
 after DELAY_MS (the emulator's `emulator_delay_ms` metadata) for a few seconds, and adds
 {"in_flight_cpu_us": ..., "in_flight_fraction": ...}: CPU per request, and the throughput as a

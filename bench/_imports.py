@@ -15,7 +15,7 @@ from bench._stats import median
 
 __all__ = ["FIRST_REQUEST_IMPORTS", "LAZY_IMPORTS", "ImportProfile", "profile_imports"]
 
-# What relay/_secrets.py imports on the first Secret Manager fetch (so: in the first request).
+# What relay/secrets.py imports on the first Secret Manager fetch (so: in the first request).
 LAZY_IMPORTS = (
     "google.api_core.exceptions",
     "google.api_core.retry_async",

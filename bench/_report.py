@@ -222,7 +222,7 @@ def _clients(report: Report) -> list[str]:
     first = report.clients[0]
     return [
         "HTTP client libraries alone (the function's upstream request, one pooled client as "
-        "relay/_gateway.py configures it, in its own process on the server core): sequential, "
+        "relay/gateway.py configures it, in its own process on the server core): sequential, "
         f"then {first.in_flight:,} requests kept in flight against a "
         f"{first.in_flight_delay_ms / 1000:g} s upstream:",
         "",

@@ -76,8 +76,7 @@ def old_writer(ref: str) -> Callable[[], None]:
 
 def new_writer() -> Callable[[], None]:
     """The standard-library path, configured as the function configures it."""
-    from relay._logformat import configure_logging
-    from relay._logging import log, register_secret
+    from relay.logs import configure_logging, log, register_secret
 
     register_secret(SECRET)
     configure_logging(logging.INFO, Sink())

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from emulators.gateway import INVALID_CONTROL_CODE, GatewayEmulator, RecordedRequest
-from relay._streaming import SSEParser
+from relay.streaming import SSEParser
 from tests.conftest import TOKEN, ServerFactory
 from tests.test_function_event import event_server, pubsub_data, send
 

@@ -28,10 +28,10 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from emulators.gateway import GatewayEmulator
-from relay import Relay, Settings, _cost
-from relay._logging import set_stream
-from relay._tracing import Tracer
-from relay._tracing_otel import OtelTracer
+from relay import Relay, Settings
+from relay import cost as _cost
+from relay.logs import set_stream
+from relay.tracing import OtelTracer, Tracer
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token-0123456789"  # noqa: S105 - the emulator's made-up token
@@ -55,7 +55,7 @@ class _Drop(SpanExporter):
 def _import_ms(runs: int = 7) -> float:
     """Median time to import the tracing modules in a process that has imported main."""
     code = (
-        "import time, main; t = time.perf_counter(); import relay._tracing_otel, "
+        "import time, main; t = time.perf_counter(); from relay.tracing import OtelTracer; import "
         "opentelemetry.exporter.otlp.proto.http.trace_exporter; "
         "print((time.perf_counter() - t) * 1000)"
     )

@@ -13,9 +13,9 @@ from typing import Any
 
 import msgspec
 
-from ._errors import InvalidRequest
-from ._request import REQUEST_ID, decode_prompt
-from ._translate import RESERVED_BODY_FIELDS
+from ..errors import InvalidRequest
+from ..request import REQUEST_ID, decode_prompt
+from ..translate import RESERVED_BODY_FIELDS
 
 __all__ = [
     "MAX_BAD_LINES_SHOWN",

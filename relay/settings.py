@@ -10,17 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ._cost import Price, parse_custom_prices
-from ._env import bucket as _bucket
-from ._env import flag as _flag
-from ._env import integer as _integer
-from ._env import number as _number
-from ._env import optional_flag as _optional_flag
-from ._env import prefix as _prefix
-from ._env import text as _text
-from ._env import topic as _topic
-from ._env import url as _url
-from ._errors import ConfigError
+from .cost import Price, parse_custom_prices
+from .env import bucket as _bucket
+from .env import flag as _flag
+from .env import integer as _integer
+from .env import number as _number
+from .env import optional_flag as _optional_flag
+from .env import prefix as _prefix
+from .env import text as _text
+from .env import topic as _topic
+from .env import url as _url
+from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_API",
@@ -126,9 +126,9 @@ class Settings:
     batch_max_items: int = DEFAULT_BATCH_MAX_ITEMS
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
     log_prompts: bool = False
-    # Negotiated prices (CUSTOM_PRICES), by lower-cased model name; see relay/_cost.py.
+    # Negotiated prices (CUSTOM_PRICES), by lower-cased model name; see relay/cost.py.
     custom_prices: Mapping[str, Price] = field(default_factory=dict, hash=False)
-    # TRACING=otel: OpenTelemetry spans, exported over OTLP/HTTP (see relay/_tracing.py).
+    # TRACING=otel: OpenTelemetry spans, exported over OTLP/HTTP (see relay/tracing/_hooks.py).
     tracing: bool = False
     # Where spans go; None: Cloud Trace's OTLP endpoint with the function's own credentials.
     tracing_endpoint: str | None = None

@@ -1,4 +1,5 @@
-"""The standard library's logging, made to write one JSON object per line, secrets scrubbed.
+"""Logs: `log()` for the relay's own lines, and the standard library's logging made to write one
+JSON object per line, secrets scrubbed.
 
 `configure_logging` puts one handler (`JsonFormatter` + `SecretFilter`) on the root logger and on
 the server's own loggers, so the relay's lines, the libraries', gunicorn's, uvicorn's and
@@ -6,6 +7,9 @@ functions-framework's (tracebacks included) all come out in Cloud Logging's shap
 `severity`, `message`, the record's fields, `time`, and a traceback as `stack_trace`, the field
 Error Reporting reads first. Uncaught exceptions (`sys.excepthook`, `threading.excepthook`) and
 warnings go the same way. Logger names only: no server or framework is imported here.
+
+Secrets are kept out twice over: nothing here is handed a secret on purpose, and every line is
+scrubbed of the secret values this process has fetched before it is written.
 """
 
 from __future__ import annotations
@@ -15,22 +19,85 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, TextIO
 
 import msgspec
 
-from ._logging import FIELDS_ATTR, LOGGER_NAME, redact
+from .scrub import REDACTED, register_secret
+from .scrub import scrub as redact
+from .tracing import SPAN_FIELD, TRACE_FIELD, TraceContext
 
 __all__ = [
     "ACCESS_LOGGERS",
+    "FIELDS_ATTR",
+    "LOGGER_NAME",
+    "OWN_LOGGERS",
+    "REDACTED",
     "SERVER_LOGGERS",
+    "SPAN_FIELD",
+    "TRACE_FIELD",
     "JsonFormatter",
     "JsonHandler",
     "SecretFilter",
     "configure_logging",
+    "log",
     "reapply",
+    "redact",
+    "register_secret",
+    "trace_field",
 ]
+
+# The logger `log()` writes to; the level of its lines follows LOG_LEVEL.
+LOGGER_NAME = "relay"
+# A record's structured fields travel in this attribute (`extra={"json_fields": {...}}`), the
+# name google-cloud-logging's own handlers read, so other code can add fields the same way.
+FIELDS_ATTR = "json_fields"
+# Cloud Logging severities (and the level names logging knows) onto logging levels.
+_LEVELS = {
+    "DEFAULT": logging.INFO,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "NOTICE": logging.INFO,
+    "WARNING": logging.WARNING,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+    "ALERT": logging.CRITICAL,
+    "EMERGENCY": logging.CRITICAL,
+}
+
+_logger = logging.getLogger(LOGGER_NAME)
+
+
+def log(severity: str, message: str, /, *, exc: BaseException | None = None, **fields: Any) -> None:
+    """One JSON log line: `severity`, `message`, then `fields` (None values dropped).
+
+    `exc` adds its traceback, causes included, as the `stack_trace` field Error Reporting reads.
+    """
+    level = _LEVELS.get(severity) or _LEVELS.get(severity.upper(), logging.INFO)
+    if not _logger.isEnabledFor(level):
+        return
+    kept = {key: value for key, value in fields.items() if value is not None}
+    exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else None
+    # The record is made directly: Logger.log would walk the stack for a source file and line
+    # that no line prints, a third of the cost of a request's line.
+    record = _logger.makeRecord(
+        LOGGER_NAME, level, "", 0, message, (), exc_info, extra={FIELDS_ATTR: kept}
+    )
+    _logger.handle(record)
+
+
+def trace_field(headers: Mapping[str, str], project: str | None) -> dict[str, str]:
+    """Cloud Logging's trace (and span) fields from X-Cloud-Trace-Context or traceparent.
+
+    One parser for both uses (these fields, and the trace passed on to the gateway): see
+    `TraceContext`. A malformed or oversized header is ignored: tracing never costs a request.
+    """
+    trace = TraceContext.from_headers(headers)
+    return trace.log_fields(project) if trace is not None else {}
+
 
 # The server's loggers print plain text through handlers of their own. They get the JSON handler
 # directly (not by propagation): gunicorn's uvicorn worker copies gunicorn.error's handler list

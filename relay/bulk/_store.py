@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import InvalidRequest
+from ..errors import InvalidRequest
 
 __all__ = ["COMPOSE_MAX_SOURCES", "PARTS", "BulkStore", "GsPath", "publish_items"]
 

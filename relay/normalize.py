@@ -7,11 +7,12 @@ crash.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
-from ._errors import (
+from .errors import (
     BLOCKED_CODES,
     RateLimited,
     RelayError,
@@ -19,17 +20,17 @@ from ._errors import (
     UpstreamError,
     upstream_error_type,
 )
-from ._request import Api
-from ._scrub import passed_on, passed_on_code
-from ._shapes import as_count as _count
-from ._shapes import as_dict as _dict
-from ._shapes import as_list as _list
-from ._shapes import as_text as _text
+from .request import Api
+from .scrub import passed_on, passed_on_code
 
 __all__ = [
     "BLOCKED_CODES",
     "MAX_UPSTREAM_MESSAGE_CHARS",
     "FailedResponse",
+    "as_count",
+    "as_dict",
+    "as_list",
+    "as_text",
     "classify_error",
     "normalize",
     "parse_output_json",
@@ -69,7 +70,7 @@ def _normalize_responses(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(output, list) or not isinstance(status, str):
         raise UpstreamError("upstream answered with a body that is not a Responses object")
     if status in ("failed", "cancelled"):
-        error = _dict(body.get("error"))
+        error = as_dict(body.get("error"))
         raise FailedResponse(
             f"the response {status}: {_short(error.get('message')) or 'no reason given'}",
             upstream_code=_code(error.get("code")),
@@ -81,26 +82,26 @@ def _normalize_responses(body: dict[str, Any]) -> dict[str, Any]:
     refusals: list[str] = []
     tool_calls: list[dict[str, Any]] = []
     for item in output:
-        item = _dict(item)
+        item = as_dict(item)
         kind = item.get("type")
         if kind == "message":
-            for part in _list(item.get("content")):
-                part = _dict(part)
+            for part in as_list(item.get("content")):
+                part = as_dict(part)
                 if part.get("type") == "output_text":
-                    texts.append(_text(part.get("text")))
+                    texts.append(as_text(part.get("text")))
                 elif part.get("type") == "refusal":
-                    refusals.append(_text(part.get("refusal")))
+                    refusals.append(as_text(part.get("refusal")))
         elif kind == "function_call":
             tool_calls.append(
                 {
                     "id": item.get("call_id") or item.get("id"),
                     "name": item.get("name"),
-                    "arguments": _text(item.get("arguments")),
+                    "arguments": as_text(item.get("arguments")),
                 }
             )
 
     if status == "incomplete":
-        reason = _dict(body.get("incomplete_details")).get("reason")
+        reason = as_dict(body.get("incomplete_details")).get("reason")
         finish_reason = "content_filter" if reason == "content_filter" else "length"
     elif tool_calls:
         finish_reason = "tool_calls"
@@ -123,15 +124,15 @@ def _normalize_chat(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise UpstreamError("upstream answered with a body that is not a Chat Completions object")
     choice = choices[0]
-    message = _dict(choice.get("message"))
+    message = as_dict(choice.get("message"))
 
     tool_calls = [
         {
             "id": call.get("id"),
-            "name": _dict(call.get("function")).get("name"),
-            "arguments": _text(_dict(call.get("function")).get("arguments")),
+            "name": as_dict(call.get("function")).get("name"),
+            "arguments": as_text(as_dict(call.get("function")).get("arguments")),
         }
-        for call in map(_dict, _list(message.get("tool_calls")))
+        for call in map(as_dict, as_list(message.get("tool_calls")))
     ]
     legacy_call = message.get("function_call")
     if isinstance(legacy_call, dict):
@@ -139,7 +140,7 @@ def _normalize_chat(body: dict[str, Any]) -> dict[str, Any]:
             {
                 "id": None,
                 "name": legacy_call.get("name"),
-                "arguments": _text(legacy_call.get("arguments")),
+                "arguments": as_text(legacy_call.get("arguments")),
             }
         )
 
@@ -165,24 +166,24 @@ def _normalize_chat(body: dict[str, Any]) -> dict[str, Any]:
 def _usage(raw: Any, input_key: str, output_key: str) -> dict[str, int]:
     """The contract's usage from either API's: Responses input/output_tokens, Chat
     prompt/completion_tokens, each with its `*_details` object (absent details count 0)."""
-    usage = _dict(raw)
+    usage = as_dict(raw)
     return {
-        "input_tokens": _count(usage.get(input_key)),
-        "output_tokens": _count(usage.get(output_key)),
-        "total_tokens": _count(usage.get("total_tokens")),
-        "cached_input_tokens": _count(
-            _dict(usage.get(f"{input_key}_details")).get("cached_tokens")
+        "input_tokens": as_count(usage.get(input_key)),
+        "output_tokens": as_count(usage.get(output_key)),
+        "total_tokens": as_count(usage.get("total_tokens")),
+        "cached_input_tokens": as_count(
+            as_dict(usage.get(f"{input_key}_details")).get("cached_tokens")
         ),
-        "reasoning_tokens": _count(
-            _dict(usage.get(f"{output_key}_details")).get("reasoning_tokens")
+        "reasoning_tokens": as_count(
+            as_dict(usage.get(f"{output_key}_details")).get("reasoning_tokens")
         ),
     }
 
 
 def _result(body: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return {
-        "model": _text(body.get("model")) or None,
-        "id": _text(body.get("id")) or None,
+        "model": as_text(body.get("model")) or None,
+        "id": as_text(body.get("id")) or None,
         "status": fields["status"],
         "finish_reason": fields["finish_reason"],
         "output_text": fields["output_text"],
@@ -222,8 +223,8 @@ def _error_details(body: bytes) -> tuple[str | int | None, str, str]:
     # Cloudflare's envelope (`success: false`, `error: [{code, message}]`) marks the gateway too.
     envelope = data.get("success") is False and isinstance(data.get("error"), list)
     if data.get("name") == "AiGatewayError" or "internalCode" in data or envelope:
-        errors = _list(data.get("error"))
-        first = _dict(errors[0]) if errors else {}
+        errors = as_list(data.get("error"))
+        first = as_dict(errors[0]) if errors else {}
         code = _code(data.get("internalCode")) or _code(first.get("code"))
         return code, _short(first.get("message")), "gateway"
     error = data.get("error")
@@ -239,12 +240,31 @@ def _content_text(content: Any) -> str:
         return content
     # Some providers answer with a list of text parts.
     return "".join(
-        _text(_dict(part).get("text")) for part in _list(content) if _dict(part).get("text")
+        as_text(as_dict(part).get("text")) for part in as_list(content) if as_dict(part).get("text")
     )
 
 
 def _short(value: Any) -> str:
-    return passed_on(_text(value), MAX_UPSTREAM_MESSAGE_CHARS)
+    return passed_on(as_text(value), MAX_UPSTREAM_MESSAGE_CHARS)
 
 
 _code = passed_on_code
+
+
+# Reading JSON of unknown shape: each helper answers the expected type or an empty value, so a
+# body of the wrong shape is handled where it is read, never a crash.
+def as_count(value: Any) -> int:
+    """A non-negative integer (not a bool), else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def as_text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def as_dict(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

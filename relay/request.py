@@ -12,10 +12,18 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
-from ._errors import InvalidRequest
-from ._messages import check_messages
-from ._nesting import json_depth
-from ._settings import MAX_MODEL_CHARS, Api
+from .errors import InvalidRequest
+from .messages import (
+    Description,
+    Message,
+    NonEmpty,
+    Strict,
+    Tool,
+    ToolChoiceFunction,
+    ToolName,
+    check_messages,
+)
+from .settings import MAX_MODEL_CHARS, Api
 
 __all__ = [
     "BYOK_ALIAS_PATTERN",
@@ -26,11 +34,7 @@ __all__ = [
     "CacheOptions",
     "JsonSchema",
     "LogOptions",
-    "Message",
-    "MessageToolCall",
     "PromptRequest",
-    "Tool",
-    "ToolChoiceFunction",
     "decode_prompt",
     "decode_request",
 ]
@@ -40,32 +44,18 @@ __all__ = [
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}\Z"
 REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
-# Tool and schema descriptions (OpenAI's own limit is far below this).
-MAX_DESCRIPTION_CHARS = 16_384
-
-NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MODEL_CHARS)]
-# Descriptions go upstream only; bounded so that no field is unbounded but the prompt itself.
-Description = Annotated[str, msgspec.Meta(max_length=MAX_DESCRIPTION_CHARS)]
 # Header-bound text: visible ASCII only, so no CR/LF (or anything else) can reach a header.
 # Visible ASCII, inner spaces allowed: HTTP refuses a header value with white space at its ends.
 HEADER_TEXT_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?\Z"
 HeaderText = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=HEADER_TEXT_PATTERN)]
 RequestId = Annotated[str, msgspec.Meta(pattern=REQUEST_ID_PATTERN)]
-ToolName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}\Z")]
 # The name of a key stored in the gateway (cf-aig-byok-alias); settings check it the same way.
 BYOK_ALIAS_PATTERN = r"^[A-Za-z0-9._-]{1,64}\Z"
 ByokAlias = Annotated[str, msgspec.Meta(pattern=BYOK_ALIAS_PATTERN)]
 MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 # Values travel in one header (cf-aig-metadata): keep each short.
 MetadataValue = Annotated[str, msgspec.Meta(max_length=512)] | int | float | bool
-Role = Literal["system", "developer", "user", "assistant", "tool"]
-# A tool call's id as the provider made it (OpenAI's are ~30 characters); the bound keeps a log
-# line or an error message from ever quoting something huge.
-CallId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-# A call's arguments: the JSON text the model produced, passed back unchanged.
-MAX_ARGUMENTS_CHARS = 1_048_576
-MAX_TOOL_CALLS = 128
 
 # Free-form JSON (input, extra_body, schemas, parameters) may nest this deep and no deeper: the
 # decoder's own limit depends on the stack it runs on, so a body that barely decodes could fail
@@ -80,34 +70,7 @@ CACHE_TTL_MAX_SECONDS = 2_592_000
 METADATA_MAX_ENTRIES = 5
 
 
-class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    pass
-
-
-class MessageToolCall(_Strict):
-    """A call the model asked for, in the result's own `tool_calls` shape."""
-
-    id: CallId
-    name: ToolName
-    arguments: Annotated[str, msgspec.Meta(max_length=MAX_ARGUMENTS_CHARS)]
-
-
-class Message(_Strict):
-    """One chat-style turn; the rules that span fields and turns are in `check_messages`."""
-
-    role: Role
-    # A string, or a list of content parts passed through unchanged (images, files, ...).
-    # Only an assistant message that carries tool_calls may leave it out.
-    content: NonEmpty | Annotated[list[dict[str, Any]], msgspec.Meta(min_length=1)] | None = None
-    tool_calls: (
-        Annotated[list[MessageToolCall], msgspec.Meta(min_length=1, max_length=MAX_TOOL_CALLS)]
-        | None
-    ) = None
-    # role "tool" only: which earlier call this message answers.
-    tool_call_id: CallId | None = None
-
-
-class JsonSchema(_Strict):
+class JsonSchema(Strict):
     """Structured output: the answer must match `schema`."""
 
     name: ToolName
@@ -116,22 +79,7 @@ class JsonSchema(_Strict):
     description: Description | None = None
 
 
-class Tool(_Strict):
-    """A function the model may call."""
-
-    name: ToolName
-    parameters: dict[str, Any]
-    description: Description | None = None
-    strict: bool | None = None
-
-
-class ToolChoiceFunction(_Strict):
-    """Force a call to one named tool."""
-
-    name: ToolName
-
-
-class CacheOptions(_Strict):
+class CacheOptions(Strict):
     """AI Gateway caching for this request."""
 
     ttl: Annotated[int, msgspec.Meta(ge=CACHE_TTL_MIN_SECONDS, le=CACHE_TTL_MAX_SECONDS)] | None = (
@@ -141,14 +89,14 @@ class CacheOptions(_Strict):
     key: HeaderText | None = None
 
 
-class LogOptions(_Strict):
+class LogOptions(Strict):
     """The gateway's own logging of this request (cf-aig-collect-log, -payload)."""
 
     collect: bool | None = None
     payload: bool | None = None
 
 
-class PromptRequest(_Strict):
+class PromptRequest(Strict):
     """One prompt, as the contract's request table defines it."""
 
     prompt: NonEmpty | None = None
@@ -206,7 +154,7 @@ class PromptRequest(_Strict):
         }
 
 
-class BatchRequest(_Strict):
+class BatchRequest(Strict):
     """`{"requests": [...]}`: several prompts answered together, in order."""
 
     requests: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1)]
@@ -309,3 +257,26 @@ def _explain(message: str) -> str:
     if not path and message.startswith("Expected `object`"):
         return "body must be a JSON object"
     return f"{path}: {message[0].lower()}{message[1:]}" if path else message
+
+
+# Strings (whose brackets are text) and everything but brackets are dropped before measuring.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"')
+_BRACKETS_ONLY = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def json_depth(text: bytes, limit: int) -> int:
+    """How deeply valid JSON `text` nests arrays and objects, counted up to `limit` + 1.
+
+    Each pass deletes the innermost pairs, so the number of passes that leave something is the
+    depth. Only for text a JSON decoder accepted (strings well formed), so the string pattern
+    runs in one linear sweep.
+    """
+    brackets = _JSON_STRING.sub(b"", text).translate(_BRACKETS_ONLY, _NOT_BRACKETS)
+    depth = 0
+    while brackets and depth <= limit:
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) == len(brackets):
+            break  # not balanced: not JSON a decoder accepted
+        brackets, depth = shorter, depth + 1
+    return depth

@@ -27,12 +27,18 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
 
-from ._errors import ConfigError
-from ._settings import Settings
-from ._trace_context import TraceContext
-from ._tracing import AttemptTrace, CallTrace, Tracer, error_type, remote_parent
+from ..errors import ConfigError
+from ..settings import Settings
+from ._context import TraceContext
+from ._hooks import AttemptTrace, CallTrace, Tracer, error_type, remote_parent
 
-__all__ = ["CLOUD_TRACE_OTLP_ENDPOINT", "SEMCONV_VERSION", "OtelTracer"]
+__all__ = [
+    "CLOUD_TRACE_OTLP_ENDPOINT",
+    "SEMCONV_VERSION",
+    "OtelTracer",
+    "cloud_trace_session",
+    "span_exporter",
+]
 
 SEMCONV_VERSION = "1.41.0"
 CLOUD_TRACE_OTLP_ENDPOINT = "https://telemetry.googleapis.com/v1/traces"
@@ -68,7 +74,7 @@ class OtelTracer(Tracer):
         if settings.project:
             attributes["gcp.project_id"] = settings.project  # Cloud Trace files spans by it
         provider = TracerProvider(resource=Resource.create(attributes))
-        provider.add_span_processor(processor or BatchSpanProcessor(_exporter(settings)))
+        provider.add_span_processor(processor or BatchSpanProcessor(span_exporter(settings)))
         return cls(provider, settings.base_url)
 
     def call(self, api: str, model: str, caller: TraceContext | None) -> CallTrace:
@@ -186,17 +192,17 @@ def _result_attributes(result: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in attributes.items() if v is not None}
 
 
-def _exporter(settings: Settings) -> Any:
+def span_exporter(settings: Settings) -> Any:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     endpoint = settings.tracing_endpoint or CLOUD_TRACE_OTLP_ENDPOINT
     session = None
     if urlsplit(endpoint).hostname == urlsplit(CLOUD_TRACE_OTLP_ENDPOINT).hostname:
-        session = _google_session()
+        session = cloud_trace_session()
     return OTLPSpanExporter(endpoint=endpoint, session=session)
 
 
-def _google_session() -> Any:
+def cloud_trace_session() -> Any:
     """Requests signed as the function itself (Application Default Credentials), for Cloud Trace."""
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError

@@ -17,9 +17,9 @@ from typing import Any
 
 import msgspec
 
-from ._bulk_lines import BulkItem, openai_line, parse_bulk_file
-from ._bulk_store import PARTS, BulkStore, GsPath, publish_items
-from ._errors import InvalidRequest, PayloadTooLarge
+from ..errors import InvalidRequest, PayloadTooLarge
+from ._lines import BulkItem, openai_line, parse_bulk_file
+from ._store import PARTS, BulkStore, GsPath, publish_items
 
 __all__ = [
     "BULK_MAX_BYTES",

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigError
+from .errors import ConfigError
 
 __all__ = [
     "PRICE_TABLE",

@@ -4,29 +4,32 @@ Fetched values are cached for SECRET_CACHE_TTL_SECONDS. Concurrent first request
 per secret. When a refresh fails transiently, a value fetched earlier keeps being served for up to
 SECRET_MAX_STALE_SECONDS (with a warning), so a store outage does not fail requests. Google's
 libraries are imported on first use only: a deployment fed by env vars never pays for them.
+
+`CredentialSource` is the gateway client's view: credentials for one attempt read within the
+request's deadline, refetched once after a 401 (a rotated secret), and the first read overlapped
+with building the TLS context.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ._errors import ConfigError, SecretUnavailable
-from ._logging import log, register_secret
-from ._settings import Secret, Settings, credential_problem
+from .deadline import within
+from .errors import ConfigError, SecretUnavailable, UpstreamAuth, UpstreamTimeout
+from .logs import log, register_secret
+from .secretmanager import SecretManagerStore
+from .settings import Secret, Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Credentials", "SecretManagerStore", "SecretStore", "Secrets"]
+__all__ = ["CredentialSource", "Credentials", "SecretStore", "Secrets"]
 
-# One attempt may take this long before Secret Manager is retried (within SECRET_TIMEOUT_SECONDS).
-SECRET_ATTEMPT_TIMEOUT_SECONDS = 2.0
-SECRET_RETRY_INITIAL_DELAY = 0.1
-SECRET_RETRY_MAX_DELAY = 1.0
 # After a refetch confirmed a refused value, further 401s do not refetch it for this long.
 REFETCH_COOLDOWN_SECONDS = 10.0
 
@@ -191,92 +194,79 @@ async def _given(value: Secret | None) -> Secret | None:
     return value
 
 
-class SecretManagerStore:
-    """Google Secret Manager through the official async client (plaintext gRPC for an emulator)."""
+def _store_timed_out(doing: str) -> Callable[[], SecretUnavailable]:
+    """The error for secret store work cut off by the request's deadline: the store is what kept
+    the request from finishing, so secret_unavailable (503), not upstream_timeout (the gateway
+    was never asked)."""
 
-    def __init__(self, emulator_host: str | None = None) -> None:
-        self._emulator_host = emulator_host
-        self._client: Any = None
-
-    async def access(self, name: str, *, timeout: float) -> str:
-        """Read one secret version and check its CRC32C; map failures to contract errors."""
-        from google.api_core import exceptions as gexc
-        from google.api_core.retry_async import AsyncRetry, if_exception_type
-        from google.auth.exceptions import GoogleAuthError
-
-        try:
-            client = self._client or self._make_client()
-        except GoogleAuthError as exc:
-            raise ConfigError(
-                f"no credentials to read secret {name} ({type(exc).__name__}): run with a "
-                "service account, or `gcloud auth application-default login` locally"
-            ) from exc
-        retry = AsyncRetry(
-            predicate=if_exception_type(
-                gexc.ServiceUnavailable, gexc.ResourceExhausted, gexc.InternalServerError
-            ),
-            initial=SECRET_RETRY_INITIAL_DELAY,
-            maximum=SECRET_RETRY_MAX_DELAY,
-            timeout=timeout,
+    def error() -> SecretUnavailable:
+        return SecretUnavailable(
+            f"the secret store did not answer within UPSTREAM_TIMEOUT_SECONDS ({doing})"
         )
+
+    return error
+
+
+_READ_TIMED_OUT = _store_timed_out("reading secrets")
+_REFETCH_TIMED_OUT = _store_timed_out("refetching secrets")
+
+
+class CredentialSource:
+    """The gateway client's view of the secrets."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: Secrets,
+        clock: Callable[[], float],
+        warm: Callable[[], None],
+    ) -> None:
+        self._secrets = secrets
+        self._clock = clock
+        self._warm = warm
+        self._warming: asyncio.Future[None] | None = None
+        # Secrets from the environment cannot rotate.
+        self._rotatable = (
+            settings.aig_token_secret is not None or settings.openai_key_secret is not None
+        )
+
+    async def current(self, deadline: float) -> Credentials:
+        """The credentials to send, read by `deadline` (else secret_unavailable)."""
+        work = within(self._secrets.credentials(), deadline, self._clock, _READ_TIMED_OUT)
+        if self._warming is None:
+            # The first call runs `warm` (the TLS context: loading the CA bundle, tens of ms of
+            # CPU) in a thread, while the secret store's first fetch waits on the network
+            # instead of after it.
+            self._warming = asyncio.ensure_future(asyncio.to_thread(self._warm_quietly))
+        if self._warming.done():
+            return await work
+        credentials, _ = await asyncio.gather(work, asyncio.shield(self._warming))
+        return credentials
+
+    async def rotated(self, error: UpstreamAuth, deadline: float) -> bool:
+        """After a 401, whether secrets were fetched again (perhaps rotated) for one more try.
+
+        Only a 401 can mean "rotated"; a 403 is final. Secrets from the environment cannot
+        rotate; ones a refetch confirmed moments ago are current, so a retry changes nothing.
+        """
+        if error.upstream_status != 401 or not self._rotatable:
+            return False
         try:
-            async with asyncio.timeout(timeout + 0.5):
-                response = await client.access_secret_version(
-                    name=name, retry=retry, timeout=min(SECRET_ATTEMPT_TIMEOUT_SECONDS, timeout)
-                )
-        except (gexc.NotFound, gexc.FailedPrecondition, gexc.InvalidArgument) as exc:
-            raise ConfigError(
-                f"secret {name} does not exist or has no enabled version ({type(exc).__name__})"
-            ) from exc
-        except (gexc.PermissionDenied, gexc.Unauthenticated) as exc:
-            raise ConfigError(
-                f"this function may not read secret {name} ({type(exc).__name__}): grant "
-                "roles/secretmanager.secretAccessor on it to the runtime service account"
-            ) from exc
-        except (gexc.GoogleAPIError, GoogleAuthError, TimeoutError, OSError) as exc:
-            raise SecretUnavailable(
-                f"Secret Manager did not answer for {name} ({type(exc).__name__})"
-            ) from exc
-        except Exception as exc:
-            # Anything else from the client library: transient as far as we can tell, and said so.
+            refetched = await within(
+                self._secrets.refetch(), deadline, self._clock, _REFETCH_TIMED_OUT
+            )
+        except (UpstreamTimeout, SecretUnavailable):
+            return False  # the refusal is the news, not the slow store
+        if refetched:
             log(
-                "ERROR",
-                "unexpected Secret Manager failure",
-                secret=name,
-                error=f"{type(exc).__name__}",
+                "WARNING",
+                "upstream refused credentials; refetched secrets",
+                event="credentials_refetch",
+                upstream_status=401,
             )
-            raise SecretUnavailable(
-                f"Secret Manager failed for {name} ({type(exc).__name__})"
-            ) from exc
-        payload = response.payload
-        if payload.data_crc32c and _crc32c(payload.data) != payload.data_crc32c:
-            raise SecretUnavailable(f"secret {name} arrived corrupted (CRC32C mismatch)")
-        try:
-            value = bytes(payload.data).decode("utf-8").strip()
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"secret {name} is not UTF-8 text") from exc
-        if problem := credential_problem(value):
-            raise ConfigError(f"secret {name} {problem}")
-        return value
+        return refetched
 
-    def _make_client(self) -> Any:
-        from google.cloud.secretmanager_v1 import SecretManagerServiceAsyncClient
-
-        if self._emulator_host:
-            import grpc
-            from google.cloud.secretmanager_v1.services.secret_manager_service.transports import (
-                grpc_asyncio,
-            )
-
-            channel = grpc.aio.insecure_channel(self._emulator_host)
-            transport = grpc_asyncio.SecretManagerServiceGrpcAsyncIOTransport(channel=channel)
-            self._client = SecretManagerServiceAsyncClient(transport=transport)
-        else:
-            self._client = SecretManagerServiceAsyncClient()
-        return self._client
-
-
-def _crc32c(data: bytes) -> int:
-    import google_crc32c
-
-    return int(google_crc32c.value(data))
+    def _warm_quietly(self) -> None:
+        # A failure here (a broken CA bundle) is met again, and reported, by the request itself.
+        with contextlib.suppress(Exception):
+            self._warm()

@@ -15,14 +15,13 @@ from typing import Any
 import httpx
 import msgspec
 
-from ._deadline import within
-from ._errors import UpstreamError, UpstreamTimeout
-from ._gateway import MAX_UPSTREAM_BODY_BYTES
-from ._normalize import MAX_UPSTREAM_MESSAGE_CHARS, normalize
-from ._request import Api
-from ._scrub import passed_on, passed_on_code
-from ._shapes import as_list as _list
-from ._shapes import as_text
+from .deadline import within
+from .errors import UpstreamError, UpstreamTimeout
+from .gateway import MAX_UPSTREAM_BODY_BYTES
+from .normalize import MAX_UPSTREAM_MESSAGE_CHARS, as_text, normalize
+from .normalize import as_list as _list
+from .request import Api
+from .scrub import passed_on, passed_on_code
 
 __all__ = [
     "MAX_SSE_LINE_BYTES",

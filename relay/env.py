@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 
-from ._errors import ConfigError
+from .errors import ConfigError
 
 __all__ = ["bucket", "flag", "integer", "number", "optional_flag", "prefix", "text", "topic", "url"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from ._logging import redact
+from .logs import redact
 
 __all__ = ["MAX_DLP_CHARS", "MAX_HEADER_VALUE_CHARS", "gateway_info", "header_value"]
 

@@ -1,9 +1,9 @@
-"""The gateway client: one upstream call, retried by the policy in `_retry`, inside one deadline.
+"""The gateway client: one upstream call, retried by the policy in `retry`, inside one deadline.
 
 One keep-alive pool per process (`_pools`) carries every attempt; credentials come from
-`_credentials`. The whole call (every attempt, every wait, and every byte of every body) ends by
-the deadline: each attempt runs under a timer for the time that is left (`_deadline`), so a
-trickling body cannot outlive it.
+`secrets.CredentialSource`. The whole call (every attempt, every wait, and every byte of every
+body) ends by the deadline: each attempt runs under a timer for the time that is left
+(`deadline`), so a trickling body cannot outlive it.
 The caller's `Tally` is kept up to date as attempts are made, so however the call ends, the
 request's answer and log line say how many upstream calls it took.
 """
@@ -20,10 +20,10 @@ from typing import Any, Generic, TypeVar
 import httpx
 import msgspec
 
-from . import _tracing
-from ._credentials import CredentialSource
-from ._deadline import timer
-from ._errors import (
+from . import tracing
+from ._pools import GatewayPool
+from .deadline import timer
+from .errors import (
     ContentBlocked,
     InternalError,
     RelayError,
@@ -31,14 +31,13 @@ from ._errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from ._logging import log
-from ._normalize import classify_error
-from ._pools import GatewayPool
-from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
-from ._run import Tally
-from ._secrets import Credentials, Secrets
-from ._settings import Settings
-from ._translate import UpstreamCall, attempt_headers
+from .logs import log
+from .normalize import classify_error
+from .outcome import Tally
+from .retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
+from .secrets import Credentials, CredentialSource, Secrets
+from .settings import Settings
+from .translate import UpstreamCall, attempt_headers
 
 __all__ = ["GatewayClient", "Reply"]
 
@@ -138,7 +137,7 @@ class GatewayClient:
             credentials = await self._credentials.current(deadline)
             tally.attempts += 1
             tally.gateway_log_id = None  # only the attempt that decides the call reports one
-            span = _tracing.attempt()
+            span = tracing.attempt()
             try:
                 value, headers = await attempt(credentials, span.headers)
                 span.end()

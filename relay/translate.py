@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import InvalidRequest, ModelNotAllowed
-from ._request import Api, JsonSchema, Message, PromptRequest, Tool, ToolChoiceFunction
-from ._secrets import Credentials
-from ._settings import Settings
-from ._trace_context import TraceContext
+from .errors import InvalidRequest, ModelNotAllowed
+from .messages import Message, Tool, ToolChoiceFunction
+from .request import Api, JsonSchema, PromptRequest
+from .secrets import Credentials
+from .settings import Settings
+from .tracing import TraceContext
 
 __all__ = ["RESERVED_BODY_FIELDS", "UpstreamCall", "attempt_headers", "build_call"]
 

@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 import msgspec
 
-from ._logging import log, redact
-from ._settings import Settings
+from ..logs import log, redact
+from ..settings import Settings
+from ..streaming import sse
 from ._sinks import GcsSink, PubSubSink, Sink, is_permanent
-from ._streaming import sse
 
 __all__ = [
     "DELIVERY_ATTEMPTS",

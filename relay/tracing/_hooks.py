@@ -3,7 +3,7 @@
 The service opens a `CallTrace` around each call and makes it current; the gateway client asks
 `attempt()` for the current call's next attempt, whose `headers` go upstream (so the gateway's
 own spans join the trace under that attempt). The default tracer does nothing and imports
-nothing: OpenTelemetry is loaded (from `_tracing_otel`) only when the setting asks for it, so a
+nothing: OpenTelemetry is loaded (from `_otel`) only when the setting asks for it, so a
 cold start without tracing pays nothing for it.
 """
 
@@ -13,12 +13,9 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._trace_context import TraceContext
-
-if TYPE_CHECKING:
-    from ._settings import Settings
+from ._context import TraceContext
 
 __all__ = [
     "NO_CALL",
@@ -28,7 +25,6 @@ __all__ = [
     "attempt",
     "current",
     "error_type",
-    "make_tracer",
     "remote_parent",
 ]
 
@@ -107,12 +103,3 @@ def remote_parent(caller: TraceContext | None) -> tuple[str, str] | None:
     if int(caller.trace_id, 16) == 0 or int(caller.span_id, 16) == 0:
         return None  # all-zero ids are invalid in W3C trace context
     return caller.trace_id, caller.span_id
-
-
-def make_tracer(settings: Settings) -> Tracer:
-    """The tracer the settings ask for: OpenTelemetry (TRACING=otel) or none."""
-    if not settings.tracing:
-        return Tracer()
-    from ._tracing_otel import OtelTracer  # only now: OpenTelemetry is heavy to import
-
-    return OtelTracer.from_settings(settings)

@@ -2,7 +2,7 @@
 
 The client libraries are imported, and their clients built, on the first delivery only: a
 deployment without sinks never loads them, and nothing gRPC- or socket-shaped crosses the
-server's fork. Each `send` is one attempt; `relay._delivery` owns retries and the deadline.
+server's fork. Each `send` is one attempt; the `Deliverer` owns retries and the deadline.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class PubSubSink:
             self._client = PublisherAsyncClient()
             self._message = PubsubMessage
         message = self._message(data=data, attributes=attributes)
-        # retry=None: relay._delivery retries, under the delivery's own deadline.
+        # retry=None: the Deliverer retries, under the delivery's own deadline.
         response = await self._client.publish(
             topic=self.topic, messages=[message], retry=None, timeout=timeout
         )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ._scrub import passed_on_code, scrub
+from .scrub import passed_on_code, scrub
 
 __all__ = [
     "BLOCKED_CODES",

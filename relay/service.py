@@ -17,30 +17,28 @@ from typing import Any
 import httpx
 import msgspec
 
-from . import _tracing
-from ._answer import Answer, Context, new_request_id, request_id_from_raw
-from ._batch import answer_batch
-from ._cost import call_cost, custom_cost_header
-from ._errors import (
-    InternalError,
-    InvalidRequest,
-    RelayError,
-    UpstreamError,
-    UpstreamTimeout,
+from . import tracing
+from .cost import call_cost, custom_cost_header
+from .errors import InternalError, InvalidRequest, RelayError, UpstreamError, UpstreamTimeout
+from .gateway import GatewayClient
+from .gateway_info import gateway_info, header_value
+from .normalize import normalize, parse_output_json
+from .outcome import (
+    Answer,
+    Context,
+    Outcomes,
+    Run,
+    new_request_id,
+    request_id_from_raw,
 )
-from ._gateway import GatewayClient
-from ._gateway_info import gateway_info, header_value
-from ._normalize import normalize, parse_output_json
-from ._outcome import Outcomes, config_error_answer
-from ._request import BatchRequest, PromptRequest, decode_request
-from ._run import Run
-from ._scrub import StreamScrubber, scrub_tree
-from ._secrets import Secrets, SecretStore
-from ._settings import Settings
-from ._streaming import UpstreamStream, sse
-from ._translate import UpstreamCall, build_call
+from .request import BatchRequest, PromptRequest, decode_prompt, decode_request
+from .scrub import StreamScrubber, scrub_tree
+from .secrets import Secrets, SecretStore
+from .settings import Settings
+from .streaming import UpstreamStream, sse
+from .translate import UpstreamCall, build_call
 
-__all__ = ["STREAM_READER_GRACE_SECONDS", "Answer", "Context", "Relay", "config_error_answer"]
+__all__ = ["STREAM_READER_GRACE_SECONDS", "Relay"]
 
 # A streaming caller gets this long past the request's deadline to take the last events; a
 # reader that stops reading cannot hold the request (and its upstream connection) longer.
@@ -57,14 +55,14 @@ class Relay:
         transport: httpx.AsyncBaseTransport | None = None,
         secret_store: Callable[[], SecretStore] | None = None,
         clock: Callable[[], float] = time.monotonic,
-        tracer: _tracing.Tracer | None = None,
+        tracer: tracing.Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.secrets = Secrets(settings, secret_store, clock=clock)
         self.gateway = GatewayClient(settings, self.secrets, transport=transport, clock=clock)
         self.clock = clock
         self.outcomes = Outcomes(settings.log_prompts, clock)
-        self.tracer = tracer or _tracing.make_tracer(settings)
+        self.tracer = tracer or tracing.make_tracer(settings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Relay:
@@ -86,8 +84,46 @@ class Relay:
             request_id = request_id_from_raw(body) or context.request_id or new_request_id()
             return self.refuse(exc, request_id, context, started=started)
         if isinstance(request, BatchRequest):
-            return await answer_batch(self, request, context)
+            return await self.answer_batch(request, context)
         return await self.answer_request(request, context, started=started)
+
+    async def answer_batch(self, batch: BatchRequest, context: Context | None = None) -> Answer:
+        """Answer `{"requests": [...]}`: items run concurrently, under one deadline, in order."""
+        context = context or Context()
+        limit = self.settings.batch_max_items
+        if len(batch.requests) > limit:
+            error = InvalidRequest(f"requests: at most {limit} items (BATCH_MAX_ITEMS)")
+            return self.refuse(error, new_request_id(), context)
+        gate = asyncio.Semaphore(self.settings.batch_concurrency)
+        # One deadline for the whole batch: items waiting for a slot spend the same budget, so a
+        # batch never outlives UPSTREAM_TIMEOUT_SECONDS (and the platform's timeout behind it).
+        started = self.clock()
+
+        async def one(index: int, raw: msgspec.Raw) -> dict[str, Any]:
+            async with gate:
+                item_context = Context(
+                    log_fields={**context.log_fields, "batch_index": index},
+                    default_metadata=context.default_metadata,
+                    allow_stream=False,
+                    trace=context.trace,
+                )
+                try:
+                    request = decode_prompt(bytes(raw))
+                except InvalidRequest as exc:
+                    exc.message = f"requests[{index}]: {exc.message}"
+                    rid = request_id_from_raw(bytes(raw)) or new_request_id()
+                    return self.refuse(exc, rid, item_context, started=started).body
+                if request.stream:
+                    error = InvalidRequest(f"requests[{index}].stream: batch items cannot stream")
+                    rid = request.request_id or new_request_id()
+                    return self.refuse(error, rid, item_context, started=started).body
+                answer = await self.answer_request(request, item_context, started=started)
+                if answer.error is not None:
+                    answer.body["error"]["message"] = f"requests[{index}]: {answer.error.message}"
+                return answer.body
+
+        results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(batch.requests)))
+        return Answer(200, {"ok": all(r["ok"] for r in results), "results": list(results)})
 
     def reject(self, error: RelayError, context: Context | None = None) -> Answer:
         """Answer a request refused before its body was read (method, media type, size)."""
@@ -119,7 +155,7 @@ class Relay:
         try:
             run.call = self._call_for(request, context)
             run.trace = self.tracer.call(run.call.api, run.call.model, context.trace)
-            with _tracing.current(run.trace):
+            with tracing.current(run.trace):
                 if run.call.stream:
                     return await self._open_stream(run)
                 result = await self._answer_plain(run)

@@ -1,24 +1,111 @@
-"""Outcomes: the one place a request's log line and its error answer are built.
+"""How a request is carried and how it ends: `Context` in, `Answer` out, the `Run` between.
 
-Every request ends in exactly one of `success`, `failure` or `disconnect` (one JSON log line each);
-`internal` logs an unexpected exception once, with its traceback, and gives the caller a pointer.
+`Context` is what a handler knows about a request beyond its body, and `Answer` what the core
+answers: the two types every entry point, the core and the tests share. `Outcomes` is the one
+place a request's log line and its error answer are built: every request ends in exactly one of
+`success`, `failure` or `disconnect` (one JSON log line each); `internal` logs an unexpected
+exception once, with its traceback, and gives the caller a pointer.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncGenerator, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
-from ._answer import Answer, Context, new_request_id
-from ._errors import ConfigError, InternalError, RelayError
-from ._logging import log, redact
-from ._request import PromptRequest
-from ._run import Run
+from .errors import ConfigError, InternalError, RelayError
+from .logs import log, redact
+from .request import REQUEST_ID, PromptRequest
+from .tracing import NO_CALL, CallTrace, TraceContext
+from .translate import UpstreamCall
 
-__all__ = ["Outcomes", "config_error_answer"]
+__all__ = [
+    "Answer",
+    "Context",
+    "Outcomes",
+    "Run",
+    "Tally",
+    "config_error_answer",
+    "new_request_id",
+    "request_id_from_raw",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a handler knows about a request beyond its body."""
+
+    # Extra fields for the request's log line (trace, scheduler job, Pub/Sub message id).
+    log_fields: Mapping[str, Any] = field(default_factory=dict)
+    # Used when the body carries no request_id (a Pub/Sub attribute or message id).
+    request_id: str | None = None
+    # cf-aig-metadata when the body sets none (a scheduler job's name).
+    default_metadata: Mapping[str, str] | None = None
+    # Whether `stream: true` is honoured (HTTP); elsewhere the prompt runs without streaming.
+    allow_stream: bool = True
+    # The caller's trace (traceparent / X-Cloud-Trace-Context), passed on to the gateway.
+    trace: TraceContext | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP-shaped outcome: status, JSON body and extra headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    error: RelayError | None = None
+    # For a streaming answer: the server-sent events to send (body is then empty), and the
+    # `time.monotonic()` by which the caller must have taken them.
+    events: AsyncGenerator[bytes, None] | None = None
+    events_deadline: float | None = None
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def request_id_from_raw(body: bytes) -> str | None:
+    """Echo the caller's request_id even when the rest of the body is invalid."""
+    try:
+        data = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    value = data.get("request_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and REQUEST_ID.match(value) else None
+
+
+@dataclass(slots=True)
+class Tally:
+    """The upstream calls a request made, as the gateway client counts them while it works."""
+
+    attempts: int = 0
+    # The gateway's log id for the answer that decided the call (an error it answered, or the
+    # stream being relayed); None when the gateway gave none.
+    gateway_log_id: str | None = None
+
+
+@dataclass(slots=True)
+class Run:
+    """A request from the moment it arrived: who asked, for what, by when, and how it went.
+
+    `call` and `trace` are filled in once the upstream call is built; a request refused before
+    that (a bad body, a batch limit) is a Run with neither.
+    """
+
+    request_id: str
+    started: float
+    # The clock() value by which everything, every retry and every streamed byte, is done.
+    deadline: float
+    context: Context
+    request: PromptRequest | None = None
+    call: UpstreamCall | None = None
+    trace: CallTrace = NO_CALL
+    tally: Tally = field(default_factory=Tally)
 
 
 class Outcomes:
