@@ -260,12 +260,16 @@ def render(report: Report) -> str:
 
 def results_page(report: Report, history: str = "") -> str:
     """bench/RESULTS.md: the latest full run under a dated heading, then the history kept."""
-    return (
-        "# Benchmark results\n\n"
-        "The latest full run is written by `make bench` (`python -m bench`) from its report; "
-        "do not edit it by\nhand. [docs/performance.md](../docs/performance.md) says how it "
-        "measures, what bounds each figure\nand what would move it; the goals live in "
-        "[`_goals.py`](_goals.py).\n\n"
-        f"## Latest full run: {report.machine.date}\n\n{render(report)}\n"
-        + (f"\n{history}" if history else "")
+    return f"{_RESULTS_INTRO}\n## Latest full run: {report.machine.date}\n\n{render(report)}\n" + (
+        f"\n{history}" if history else ""
     )
+
+
+_RESULTS_INTRO = """# Benchmark results
+
+The latest full run is written by `make bench` (`python -m bench`) from its report; do not edit it
+by hand. [docs/performance.md](../docs/performance.md) says how it measures, what bounds each
+figure and what would move it; the goals live in [`_goals.py`](_goals.py). Everything from
+"History" on is kept as it is by each run: past runs, the decisions they led to, and the figures
+of experiments no longer in the suite.
+"""
