@@ -143,8 +143,7 @@ def _in_flight(report: Report) -> list[Goal]:
             goals.append(
                 Goal(
                     number=2,
-                    goal=f"{flight.measured.clients} in flight ({flight.arrivals}; where it "
-                    "bends, no goal)",
+                    goal=f"{flight.measured.clients} in flight ({flight.arrivals}; no goal)",
                     measured=summary,
                     met=None,
                 )
