@@ -27,7 +27,7 @@ from emulators.stack import free_port, function_env, process_env
 
 __all__ = ["FIRST_REQUEST_IMPORTS", "LAZY_IMPORTS", "ImportProfile", "main", "profile_imports"]
 
-# What relay/_secrets.py imports on the first Secret Manager fetch (so: in the first request).
+# What relay/secretmanager.py imports on the first Secret Manager fetch (so: in the first request).
 LAZY_IMPORTS = (
     "google.api_core.exceptions",
     "google.api_core.retry_async",
