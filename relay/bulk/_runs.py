@@ -11,7 +11,7 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -19,8 +19,9 @@ from ..errors import InvalidRequest
 from ..settings import Settings
 from ._lines import openai_line
 from ._manifest import Manifest, read_manifest
+from ._rerun import rerun
 from ._store import PARTS, BulkStore, GsPath, allowed_bucket
-from ._submit import submit
+from ._submit import output_folder, submit, turn
 
 __all__ = ["BulkRuns", "decode_bulk_body", "item_metadata"]
 
@@ -30,9 +31,11 @@ _JSONL = "application/jsonl"
 
 
 class _Submit(msgspec.Struct, forbid_unknown_fields=True):
-    input: str
     output: str
+    input: str | None = None
     id: str | None = None
+    # "failed": run again the items whose outcome is an error (_rerun.py).
+    rerun: Literal["failed"] | None = None
 
 
 class _Status(msgspec.Struct, forbid_unknown_fields=True):
@@ -104,6 +107,12 @@ class BulkRuns:
             # A deployment without the setting has no bulk runs: the caller's request is what
             # cannot be served, so a 400, and no Cloud Storage client is ever built.
             raise InvalidRequest("bulk runs are off here: BULK_TOPIC is not set (docs/bulk.md)")
+        if isinstance(request, _Submit) and request.rerun is not None:
+            output = output_folder(request, self.settings)
+            if request.input is not None or request.id is not None:
+                raise InvalidRequest("bulk.rerun: give output only; the run names its input")
+            async with turn(output):
+                return await rerun(self.store, topic, output)
         if isinstance(request, _Submit):
             return await submit(self.store, self.settings, topic, request)
         output = GsPath.parse(request.output, "bulk_status.output", folder=True)

@@ -212,6 +212,22 @@ class BulkStore:
         with ThreadPoolExecutor(_COMPOSE_THREADS) as pool:
             return sum(pool.map(delete, names))
 
+    def delete_names(self, prefix: GsPath, names: Sequence[str]) -> int:
+        """Delete `prefix` + each of `names` that exists; how many went."""
+        from google.api_core.exceptions import NotFound
+
+        bucket = self.client.bucket(prefix.bucket)
+
+        def delete(name: str) -> int:
+            try:
+                bucket.blob(prefix.name + name).delete()
+            except NotFound:
+                return 0
+            return 1
+
+        with ThreadPoolExecutor(_COMPOSE_THREADS) as pool:
+            return sum(pool.map(delete, names))
+
     def lines(self, path: GsPath) -> Iterator[bytes]:
         """An object's lines, streamed (bounded memory)."""
         with self._blob(path).open("rb") as stream:

@@ -27,7 +27,16 @@ from ._lines import CheckedFile, check_lines, parse_line, split_lines
 from ._manifest import MANIFEST, Manifest, create_or_match
 from ._store import BulkStore, GsPath, allowed_bucket, publish_chunk
 
-__all__ = ["BULK_MAX_BYTES", "BULK_MAX_ITEMS", "PUBLISHED", "READ_CHUNK", "submit"]
+__all__ = [
+    "BULK_MAX_BYTES",
+    "BULK_MAX_ITEMS",
+    "PUBLISHED",
+    "READ_CHUNK",
+    "output_folder",
+    "publish_items",
+    "submit",
+    "turn",
+]
 
 BULK_MAX_BYTES = 256 * 1024 * 1024
 BULK_MAX_ITEMS = 50_000
@@ -46,20 +55,30 @@ _BULK_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 _turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
-async def submit(
-    store: BulkStore, settings: Settings, topic: str, request: Any, *, day: str | None = None
-) -> dict[str, Any]:
-    """Check, record and publish the run `request` (a `bulk` body) asks for; the answer."""
-    source = GsPath.parse(request.input, "bulk.input", folder=False)
-    # `{date}` (UTC) gives a scheduled job a new folder, so a new run, each day.
-    day = day or time.strftime("%Y-%m-%d", time.gmtime())
+def output_folder(request: Any, settings: Settings) -> GsPath:
+    """The `bulk.output` folder, `{date}` (UTC) filled in: a scheduled job gets a new folder,
+    so a new run, each day."""
+    day = time.strftime("%Y-%m-%d", time.gmtime())
     output = GsPath.parse(request.output.replace("{date}", day), "bulk.output", folder=True)
-    allowed_bucket(source, settings.bulk_buckets, "bulk.input")
     allowed_bucket(output, settings.bulk_buckets, "bulk.output")
+    return output
+
+
+def turn(output: GsPath) -> asyncio.Lock:
+    """The lock submissions (and reruns) to one folder take turns on in this process."""
+    return _turns.setdefault(str(output), asyncio.Lock())
+
+
+async def submit(store: BulkStore, settings: Settings, topic: str, request: Any) -> dict[str, Any]:
+    """Check, record and publish the run `request` (a `bulk` body) asks for; the answer."""
+    if request.input is None:
+        raise InvalidRequest("bulk.input: required (unless rerun is given)")
+    source = GsPath.parse(request.input, "bulk.input", folder=False)
+    allowed_bucket(source, settings.bulk_buckets, "bulk.input")
+    output = output_folder(request, settings)
     if request.id is not None and not _BULK_ID.match(request.id):
         raise InvalidRequest("bulk.id: 1 to 64 of A-Z a-z 0-9 . _ -")
-    lock = _turns.setdefault(str(output), asyncio.Lock())
-    async with lock:
+    async with turn(output):
         size, generation = await asyncio.to_thread(_stat, store, source)
         checked = await asyncio.to_thread(_check, store, settings, source, generation, size)
         bulk_id = request.id or _bulk_id(source, generation, output)
@@ -76,7 +95,7 @@ async def submit(
         manifest = await asyncio.to_thread(create_or_match, store, output, fresh)
         del fresh, checked  # the ids are in `manifest` now (or in the one already there)
         lease = PublishLease(store, output.child(PUBLISHED))
-        already, published = await _publish(store, topic, lease, manifest, source, generation)
+        already, published = await publish_items(store, topic, lease, manifest, manifest.total)
     return {
         "ok": True,
         "bulk_id": manifest.id,
@@ -88,19 +107,21 @@ async def submit(
     }
 
 
-async def _publish(
+async def publish_items(
     store: BulkStore,
     topic: str,
     lease: PublishLease,
     manifest: Manifest,
-    source: GsPath,
-    generation: int,
+    total: int,
+    only: frozenset[str] | None = None,
 ) -> tuple[int, int]:
-    """(how many were out before, how many this call published)."""
+    """Publish the run's items (`only` those, when given: `total` of them) under `lease`,
+    resuming after its count; (how many were out before, how many this call published)."""
+    source = GsPath.parse(manifest.input, "manifest input", folder=False)
     waited_until = time.monotonic() + LEASE_SECONDS
     while True:
         done = await asyncio.to_thread(lease.published)
-        if done >= manifest.total:
+        if done >= total:
             return done, 0
         start = await asyncio.to_thread(lease.take)
         if start is not None:
@@ -114,7 +135,7 @@ async def _publish(
 
     client = PublisherAsyncClient()
     attributes = {"bulk_id": manifest.id, "bulk_output": manifest.output}
-    batches = _batches(store, source, generation, start, attributes)
+    batches = _batches(store, source, manifest.generation, start, attributes, only)
     count = start
     try:
         while batch := await asyncio.to_thread(next, batches, None):
@@ -133,10 +154,15 @@ async def _publish(
 
 
 def _batches(
-    store: BulkStore, source: GsPath, generation: int, skip: int, attributes: dict[str, str]
+    store: BulkStore,
+    source: GsPath,
+    generation: int,
+    skip: int,
+    attributes: dict[str, str],
+    only: frozenset[str] | None,
 ) -> Generator[list[tuple[bytes, dict[str, str]]], None, None]:
-    """The messages after the first `skip` items, PUBLISH_CHUNK at a time, read again from the
-    generation that was checked (so no body is kept between the check and the publish)."""
+    """The messages after the first `skip` items (of `only`, when given), PUBLISH_CHUNK at a
+    time, read again from the generation that was checked (no body is kept in between)."""
     from google.api_core.exceptions import NotFound
 
     batch: list[tuple[bytes, dict[str, str]]] = []
@@ -146,10 +172,12 @@ def _batches(
             for raw in split_lines(stream.read, READ_CHUNK, BULK_MAX_BYTES):
                 if raw is None or not raw.strip():
                     continue
+                item = parse_line(raw)
+                if only is not None and item.custom_id not in only:
+                    continue
                 seen += 1
                 if seen <= skip:
                     continue
-                item = parse_line(raw)
                 ids = {"custom_id": item.custom_id, "request_id": item.custom_id}
                 batch.append((item.body, {**attributes, **ids}))
                 if len(batch) == PUBLISH_CHUNK:
