@@ -32,14 +32,15 @@ from relay import (
     TraceContext,
     log,
 )
-
-from ._bulk import (
+from relay.bulk import (
     BulkItemAttributes,
     bulk_attributes,
     dead_letter_deliveries,
     finish_dead_lettered,
+    item_cache_id,
     run_bulk_item,
 )
+
 from ._dedup import Deduplicator
 from ._delivery import Pending, PendingOutcomes, get_deliverer
 from ._runtime import get_relay
@@ -147,7 +148,8 @@ async def _run_bulk(
     bulk_id, custom_id, _ = item
     # The same item always carries the same cache key: a redelivery that runs again anyway
     # (its outcome was not written) is answered from the gateway's cache, not billed twice.
-    return await run_bulk_item(relay, cache_keyed(body, f"{bulk_id}:{custom_id}"), item, context)
+    keyed = cache_keyed(body, item_cache_id(bulk_id, custom_id))  # hashed when too long
+    return await run_bulk_item(relay, keyed, item, context)
 
 
 async def _dead_letter(item: BulkItemAttributes | None, deliveries: str, context: Context) -> bool:

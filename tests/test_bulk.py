@@ -25,6 +25,8 @@ from tests.test_openapi import _validate as validate
 BUCKET = RESULTS_BUCKET
 # Time for a whole small run: 429s wait for Pub/Sub's redelivery.
 RUN_SECONDS = 90.0
+# prompt_event runs bulk items only with bulk runs on (any topic name says so).
+BULK_ON = {"BULK_TOPIC": "prompts"}
 
 
 def nonce() -> str:
@@ -87,10 +89,26 @@ def bulk(
 ) -> Iterator[Bulk]:
     # No result sinks: a bulk item's output object is its delivery. MAX_RETRIES=0 so a 429
     # reaches Pub/Sub's redelivery instead of being retried in process.
-    event = delivering(target="prompt_event", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="")
+    event = delivering(
+        target="prompt_event", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="", **BULK_ON
+    )
     topic = push_to(event)
     http = delivering(BULK_TOPIC=topic, RESULTS_TOPIC="", RESULTS_BUCKET="")
     yield Bulk(http, event, topic, pubsub, storage)
+
+
+def listed(storage: StorageEmulator, folder: str, bulk_id: str, *custom_ids: str) -> None:
+    """A run's manifest at `folder` listing `custom_ids`: an item sent by hand may then run."""
+    manifest = {
+        "id": bulk_id,
+        "input": f"gs://{BUCKET}/in/by-hand.jsonl",
+        "generation": 1,
+        "output": f"gs://{BUCKET}/{folder}",
+        "total": len(custom_ids),
+        "created": time.time(),
+        "custom_ids": list(custom_ids),
+    }
+    storage.write(f"{folder}_bulk.json", json.dumps(manifest).encode())
 
 
 def gateway_calls(gateway: GatewayEmulator, marker: str) -> int:
@@ -210,6 +228,7 @@ def test_redelivered_item_not_billed_twice(bulk: Bulk, gateway: GatewayEmulator)
         "bulk_output": f"gs://{BUCKET}/{folder}",
     }
     body = {"prompt": "only once", "metadata": {"nonce": marker}}
+    listed(bulk.storage, folder, "bulk-test", "once")
     first = send(bulk.event, pubsub_data(body, nonce(), attributes))
     assert first.status_code == 200
     stored = bulk.storage.read(f"{folder}once.json")
@@ -271,6 +290,7 @@ def test_bad_item_message_written_as_error_line(bulk: Bulk) -> None:
         "custom_id": "bad",
         "bulk_output": f"gs://{BUCKET}/{folder}",
     }
+    listed(bulk.storage, folder, "bulk-test", "bad")
     answer = send(bulk.event, pubsub_data(None, nonce(), attributes, raw=b'{"promt": "typo"}'))
     assert answer.status_code == 200
     stored = bulk.storage.read(f"{folder}bad.json")

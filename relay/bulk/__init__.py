@@ -4,10 +4,21 @@ Loaded on the first bulk body or bulk item only: a request that is neither never
 `BulkRuns` submits and reports runs; the lines are checked up front (`parse_bulk_file`,
 `check_lines`) and each outcome becomes an output line (`output_line`, `openai_line`);
 `BulkStore` is Cloud Storage; `read_manifest` the run an item must be listed in.
+Each item message is run and written once (`run_bulk_item`), a dead-lettered one written as its
+final error line (`finish_dead_lettered`).
 """
 
 from ._finish import CHECK_SECONDS, RunFinisher, completion_publisher
 from ._gate import ItemGate, item_cache_id
+from ._items import (
+    DEAD_LETTER_COUNT,
+    BulkItemAttributes,
+    bulk_attributes,
+    dead_letter_deliveries,
+    finish_dead_lettered,
+    run_bulk_item,
+    shared_store,
+)
 from ._lease import LEASE_SECONDS, PublishLease
 from ._lines import (
     MAX_BAD_LINES_SHOWN,
@@ -28,12 +39,14 @@ __all__ = [
     "BULK_MAX_ITEMS",
     "CHECK_SECONDS",
     "COMPOSE_MAX_SOURCES",
+    "DEAD_LETTER_COUNT",
     "LEASE_SECONDS",
     "MANIFEST",
     "MAX_BAD_LINES_SHOWN",
     "PARTS",
     "READ_CHUNK",
     "BulkItem",
+    "BulkItemAttributes",
     "BulkRuns",
     "BulkStore",
     "GsPath",
@@ -42,14 +55,19 @@ __all__ = [
     "PublishLease",
     "RunFinisher",
     "allowed_bucket",
+    "bulk_attributes",
     "check_lines",
     "completion_publisher",
+    "dead_letter_deliveries",
     "decode_bulk_body",
+    "finish_dead_lettered",
     "item_cache_id",
     "item_metadata",
     "openai_line",
     "output_line",
     "parse_bulk_file",
     "read_manifest",
+    "run_bulk_item",
+    "shared_store",
     "split_lines",
 ]

@@ -31,8 +31,8 @@ __all__ = ["GoogleRest", "RestError"]
 
 _STORAGE = "https://storage.googleapis.com"
 _PUBSUB = "https://pubsub.googleapis.com"
-_METADATA_TOKEN = (  # noqa: S105 - a URL, not a password
-    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"
+_METADATA_TOKEN = (
+    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"  # noqa: S105 - a URL
 )
 _SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 # A token is fetched again this long before it expires.

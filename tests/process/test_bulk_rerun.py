@@ -29,7 +29,13 @@ def nonce() -> str:
 
 @pytest.fixture(scope="module")
 def http(delivering: Serve, push_to: Callable[[FunctionServer], str]) -> FunctionServer:
-    event = delivering(target="prompt_event", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="")
+    event = delivering(
+        target="prompt_event",
+        MAX_RETRIES="0",
+        RESULTS_TOPIC="",
+        RESULTS_BUCKET="",
+        BULK_TOPIC="prompts",
+    )
     topic = push_to(event)
     return delivering(BULK_TOPIC=topic, RESULTS_TOPIC="", RESULTS_BUCKET="")
 
