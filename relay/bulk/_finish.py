@@ -113,16 +113,13 @@ class RunFinisher:
 def completion_publisher(topic: str) -> Publish:
     """Publishes a finished run's status to `topic` (RESULTS_TOPIC): attributes `bulk_id`,
     `source` = `bulk`, `state` = `done`; data the status JSON."""
-    client: Any = None
+    from ._rest import GoogleRest
+
+    rest = GoogleRest()
 
     async def publish(answer: dict[str, Any]) -> None:
-        nonlocal client
-        from google.pubsub_v1 import PublisherAsyncClient, PubsubMessage
-
-        if client is None:
-            client = PublisherAsyncClient()
         attributes = {"bulk_id": str(answer.get("bulk_id")), "source": "bulk", "state": "done"}
-        message = PubsubMessage(data=msgspec.json.encode(answer), attributes=attributes)
-        await client.publish(topic=topic, messages=[message], timeout=_PUBLISH_TIMEOUT_SECONDS)
+        message = (msgspec.json.encode(answer), attributes)
+        await rest.publish(topic, [message], _PUBLISH_TIMEOUT_SECONDS)
 
     return publish

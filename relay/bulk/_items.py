@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from ..errors import RelayError, UpstreamError
 from ..logs import log
 from ..outcome import Context
 from ..request import REQUEST_ID
-from ._finish import RunFinisher
+from ._finish import RunFinisher, completion_publisher
 from ._gate import ItemGate
 from ._lines import output_line
 from ._rest import GoogleRest
@@ -46,7 +44,6 @@ DEAD_LETTER_COUNT = "CloudPubSubDeadLetterSourceDeliveryCount"
 _store: BulkStore | None = None
 _items: _Items | None = None
 _JSON = "application/json"
-_COMPLETION_TIMEOUT_SECONDS = 30.0
 
 
 def shared_store(relay: Relay) -> BulkStore:
@@ -65,17 +62,8 @@ class _Items:
         self.gate = ItemGate(shared_store(relay))
         runs = BulkRuns(shared_store(relay), relay.settings)
         topic = relay.settings.results_topic
-        self.finisher = RunFinisher(
-            shared_store(relay), runs.status, self._announcer(topic) if topic else None
-        )
-
-    def _announcer(self, topic: str) -> Any:
-        async def announce(answer: dict[str, Any]) -> None:
-            attributes = {"bulk_id": str(answer.get("bulk_id")), "source": "bulk", "state": "done"}
-            message = (msgspec.json.encode(answer), attributes)
-            await self.rest.publish(topic, [message], _COMPLETION_TIMEOUT_SECONDS)
-
-        return announce
+        announce = completion_publisher(topic) if topic else None
+        self.finisher = RunFinisher(shared_store(relay), runs.status, announce)
 
 
 def _shared(relay: Relay) -> _Items:

@@ -5,10 +5,8 @@ Why (measured in bench/bulk.py, docs/bulk.md "Cost per item"): the libraries cos
 to import (google-cloud-storage with requests, google-cloud-pubsub with gRPC and protobuf) and
 their synchronous storage client needs a worker thread a call; two JSON calls on an async client
 the process already has cost neither. Credentials: on Cloud Run (`K_SERVICE` set) a token from
-the metadata server, one GET an hour; elsewhere google-auth's default credentials, imported only
-then (its Compute Engine credentials alone pull in requests and cryptography's x509: 17 MiB).
-The emulators (`STORAGE_EMULATOR_HOST`, `PUBSUB_EMULATOR_HOST`) take no token, as with the
-libraries.
+the metadata server (`_auth.py`). `_store.py` makes the rest of a run's Storage calls the same
+way, blocking, in worker threads.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -25,61 +22,14 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from ._auth import Auth, RestError
 from ._store import GsPath
 
-__all__ = ["GoogleRest", "RestError"]
+__all__ = ["GoogleRest"]
 
 _STORAGE = "https://storage.googleapis.com"
 _PUBSUB = "https://pubsub.googleapis.com"
-_METADATA_TOKEN = (
-    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"  # noqa: S105 - a URL
-)
-_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
-# A token is fetched again this long before it expires.
-_TOKEN_MARGIN_SECONDS = 120.0
 _TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-
-
-class RestError(Exception):
-    """A Cloud Storage or Pub/Sub call answered with an unexpected status (retryable)."""
-
-
-class _Tokens:
-    """An access token for the function's service account, refreshed before it expires."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-        self._token = ""
-        self._expires = 0.0
-        self._lock = asyncio.Lock()
-
-    async def header(self) -> dict[str, str]:
-        if time.monotonic() > self._expires:
-            async with self._lock:
-                if time.monotonic() > self._expires:
-                    token, lifetime = await self._fetch()
-                    self._token, self._expires = token, time.monotonic() + lifetime
-        return {"authorization": f"Bearer {self._token}"}
-
-    async def _fetch(self) -> tuple[str, float]:
-        if os.environ.get("K_SERVICE"):
-            answer = await self.client.get(_METADATA_TOKEN, headers={"Metadata-Flavor": "Google"})
-            if answer.status_code != 200:
-                raise RestError(f"metadata server token: HTTP {answer.status_code}")
-            body = answer.json()
-            return str(body["access_token"]), float(body["expires_in"]) - _TOKEN_MARGIN_SECONDS
-        return await asyncio.to_thread(_google_auth_token)
-
-
-def _google_auth_token() -> tuple[str, float]:
-    import google.auth
-    from google.auth.transport.requests import Request
-
-    credentials, _ = google.auth.default(scopes=[_SCOPE])
-    credentials.refresh(Request())  # type: ignore[no-untyped-call]
-    expiry = getattr(credentials, "expiry", None)
-    left = (expiry.timestamp() - time.time()) if expiry else 3600.0
-    return str(credentials.token), max(left - _TOKEN_MARGIN_SECONDS, 60.0)
 
 
 class GoogleRest:
@@ -91,11 +41,12 @@ class GoogleRest:
         pubsub_host = os.environ.get("PUBSUB_EMULATOR_HOST")
         self.storage = storage_host.rstrip("/") if storage_host else _STORAGE
         self.pubsub = f"http://{pubsub_host}" if pubsub_host else _PUBSUB
-        self._storage_tokens = None if storage_host else _Tokens(self.client)
-        self._pubsub_tokens = None if pubsub_host else _Tokens(self.client)
+        self._storage_auth = Auth(emulator=bool(storage_host))
+        self._pubsub_auth = Auth(emulator=bool(pubsub_host))
 
-    async def _auth(self, tokens: _Tokens | None) -> dict[str, str]:
-        return {} if tokens is None else await tokens.header()
+    async def _auth(self, auth: Auth) -> dict[str, str]:
+        # Fetching a token blocks (once an hour): a worker thread then, not the event loop.
+        return await asyncio.to_thread(auth.header) if auth.stale else auth.header()
 
     def _object(self, path: GsPath) -> str:
         return f"{self.storage}/storage/v1/b/{path.bucket}/o/{quote(path.name, safe='')}"
@@ -105,7 +56,7 @@ class GoogleRest:
         answer = await self.client.get(
             self._object(path),
             params={"fields": "name"},
-            headers=await self._auth(self._storage_tokens),
+            headers=await self._auth(self._storage_auth),
         )
         if answer.status_code in (200, 404):
             return answer.status_code == 200
@@ -134,7 +85,7 @@ class GoogleRest:
             content=body,
             headers={
                 "content-type": f"multipart/related; boundary={boundary}",
-                **await self._auth(self._storage_tokens),
+                **await self._auth(self._storage_auth),
             },
         )
         if answer.status_code in (200, 412):
@@ -154,7 +105,7 @@ class GoogleRest:
         answer = await self.client.post(
             f"{self.pubsub}/v1/{topic}:publish",
             content=msgspec.json.encode(body),
-            headers={"content-type": "application/json", **await self._auth(self._pubsub_tokens)},
+            headers={"content-type": "application/json", **await self._auth(self._pubsub_auth)},
             timeout=timeout,
         )
         if answer.status_code != 200:

@@ -25,7 +25,8 @@ from ..settings import Settings
 from ._lease import LEASE_SECONDS, PublishLease
 from ._lines import CheckedFile, check_lines, parse_line, split_lines
 from ._manifest import MANIFEST, Manifest, create_or_match
-from ._store import BulkStore, GsPath, allowed_bucket, publish_chunk
+from ._rest import GoogleRest
+from ._store import BulkStore, GsPath, ObjectGone, allowed_bucket
 
 __all__ = [
     "BULK_MAX_BYTES",
@@ -131,9 +132,7 @@ async def publish_items(
         if time.monotonic() > waited_until:
             return done, 0
         await asyncio.sleep(_WAIT_SECONDS)
-    from google.pubsub_v1 import PublisherAsyncClient
-
-    client = PublisherAsyncClient()
+    client = GoogleRest()
     attributes = {"bulk_id": manifest.id, "bulk_output": manifest.output}
     batches = _batches(store, source, manifest.generation, start, attributes, only)
     count = start
@@ -142,7 +141,7 @@ async def publish_items(
             renew = lease.seconds_left() < _PUBLISH_TIMEOUT_SECONDS + 10
             if renew and not await asyncio.to_thread(lease.advance, count):
                 break  # lost: another submission publishes from here
-            await publish_chunk(client, topic, batch, _PUBLISH_TIMEOUT_SECONDS)
+            await client.publish(topic, batch, _PUBLISH_TIMEOUT_SECONDS)
             count += len(batch)
             if not await asyncio.to_thread(lease.advance, count):
                 break
@@ -163,8 +162,6 @@ def _batches(
 ) -> Generator[list[tuple[bytes, dict[str, str]]], None, None]:
     """The messages after the first `skip` items (of `only`, when given), PUBLISH_CHUNK at a
     time, read again from the generation that was checked (no body is kept in between)."""
-    from google.api_core.exceptions import NotFound
-
     batch: list[tuple[bytes, dict[str, str]]] = []
     seen = 0
     try:
@@ -183,7 +180,7 @@ def _batches(
                 if len(batch) == PUBLISH_CHUNK:
                     yield batch
                     batch = []
-    except NotFound:
+    except ObjectGone:
         raise InvalidRequest(
             f"bulk.input {source} was replaced while its items were being published "
             f"(generation {generation} is gone); bulk_status says how many ran"
@@ -206,13 +203,11 @@ def _check(
     store: BulkStore, settings: Settings, source: GsPath, generation: int, size: int
 ) -> CheckedFile:
     """Every line checked as it streams in, that generation only."""
-    from google.api_core.exceptions import NotFound
-
     try:
         with store.reader(source, generation, min(READ_CHUNK, max(size, 1))) as stream:
             lines = split_lines(stream.read, READ_CHUNK, settings.max_body_bytes)
             return check_lines(lines, BULK_MAX_ITEMS, settings)
-    except NotFound:
+    except ObjectGone:
         raise InvalidRequest(f"bulk.input: {source} was replaced while being read") from None
 
 
