@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from bench._bulk_clients import IMPORT_SETS, import_cost_mib, item_calls_cpu
 from bench._procs import tree_cpu_seconds
 from emulators.eventarc import EventarcBridge
 from emulators.eventarc_pull import DEFAULT_MAX_OUTSTANDING, EventarcPuller
@@ -73,6 +74,24 @@ def status(client: httpx.Client, url: str, output: str) -> tuple[dict[str, Any],
         time.sleep(1.0)  # before polling again
         return status(client, url, output)
     return answer, time.perf_counter() - started
+
+
+def http_path_cpu(url: str, pid: int, count: int) -> float:
+    """CPU seconds per request of the `prompt` process for `count` plain prompts, 50 at a
+    time: the HTTP path's own figure, next to the bulk item's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {"prompt": "summarise ticket", "metadata": {"bench": "http"}}
+    with httpx.Client(timeout=120, limits=httpx.Limits(max_connections=50)) as client:
+        client.post(url, json=body)  # warm-up
+        before = tree_cpu_seconds(pid)
+        with ThreadPoolExecutor(50) as pool:
+            answers = list(
+                pool.map(lambda _: client.post(url, json=body).status_code, range(count))
+            )
+        spent = tree_cpu_seconds(pid) - before
+    assert answers == [200] * count, answers[:5]
+    return spent / count
 
 
 def connect(
@@ -180,8 +199,14 @@ def main() -> int:
     bridge: EventarcBridge | EventarcPuller | None = None
     try:
         with (
-            function_process("prompt_event", env, logs / "event.log") as (event_url, event_pid),
-            function_process("prompt", env | {"BULK_TOPIC": TOPIC}, logs / "http.log") as (url, _),
+            function_process("prompt_event", env | {"BULK_TOPIC": TOPIC}, logs / "event.log") as (
+                event_url,
+                event_pid,
+            ),
+            function_process("prompt", env | {"BULK_TOPIC": TOPIC}, logs / "http.log") as (
+                url,
+                http_pid,
+            ),
             httpx.Client(timeout=600) as client,
         ):
             bridge = connect(pubsub, event_url, None if args.push else args.max_outstanding)
@@ -210,6 +235,8 @@ def main() -> int:
             others = {n: tree_cpu_seconds(pid) - others_before[n] for n, pid in pids.items()}
             rss = peak_rss_mib(event_pid)
             in_flight = bridge.peak_outstanding if isinstance(bridge, EventarcPuller) else None
+            http_cpu = http_path_cpu(url, http_pid, min(args.items, 1000))
+        clients = item_calls_cpu(storage.url, BUCKET, min(args.items, 1000))
         results = storage.read("out/bench/results.jsonl")
         assert results is not None and results[0].count(b"\n") == args.items
         assert storage.names("out/bench/results.jsonl.parts/") == []  # deleted once composed
@@ -227,7 +254,8 @@ def main() -> int:
     print(f"  items per second              {args.items / run_seconds:8.1f}")
     print(f"  succeeded / failed            {answer['succeeded']} / {answer['failed']}")
     print(f"  event process peak RSS        {rss:8.1f} MiB")
-    print(f"  event CPU per item            {cpu * 1e6 / args.items:8.0f} us")
+    print(f"  event CPU per item            {cpu * 1e6 / args.items:8.0f} us (goal <= 2000)")
+    print(f"  HTTP path CPU per request     {http_cpu * 1e6:8.0f} us (same gateway, same run)")
     for name, seconds in others.items():
         print(f"  {name + ' emulator CPU per item':<29} {seconds * 1e6 / args.items:8.0f} us")
     if listing:
@@ -235,6 +263,12 @@ def main() -> int:
     print(f"  status call that assembled    {took:8.2f} s")
     if in_flight is not None:
         print(f"  items in flight (peak)        {in_flight:8d}")
+    print("  an item's two Storage calls, CPU per item of the calling process:")
+    for label, micros in clients.items():
+        print(f"    {label:<44} {micros:8.0f} us")
+    print("  memory added to the function process by importing:")
+    for label, modules in IMPORT_SETS.items():
+        print(f"    {label:<44} {import_cost_mib(modules):8.1f} MiB")
     # The machine is shared: how busy it was, to read the wall-clock rows against.
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"  load average (1/5/15 min)     {load} on {os.cpu_count()} cores")

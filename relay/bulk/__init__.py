@@ -30,6 +30,7 @@ from ._lines import (
     split_lines,
 )
 from ._manifest import MANIFEST, Manifest, read_manifest
+from ._rest import GoogleRest
 from ._runs import BulkRuns, decode_bulk_body, item_metadata
 from ._store import COMPOSE_MAX_SOURCES, PARTS, BulkStore, GsPath, allowed_bucket
 from ._submit import BULK_MAX_BYTES, BULK_MAX_ITEMS, READ_CHUNK
@@ -49,6 +50,7 @@ __all__ = [
     "BulkItemAttributes",
     "BulkRuns",
     "BulkStore",
+    "GoogleRest",
     "GsPath",
     "ItemGate",
     "Manifest",

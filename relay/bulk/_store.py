@@ -40,7 +40,7 @@ _COMPOSE_THREADS = 16
 # Where compose keeps a tree's inner objects: `{target}{PARTS}`.
 PARTS = ".parts/"
 _API = "https://storage.googleapis.com"
-_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=None)
 # A resumable upload sends this much a request (a multiple of 256 KiB, as the API requires).
 _UPLOAD_CHUNK = 8 * 1024 * 1024
 # Idempotent calls (compose, delete) are tried this often on a 429, a 5xx or a dropped
