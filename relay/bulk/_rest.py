@@ -60,6 +60,9 @@ class GoogleRest:
         # Fetching a token blocks (once an hour): a worker thread then, not the event loop.
         return await asyncio.to_thread(auth.header) if auth.stale else auth.header()
 
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
     async def _send(self, auth: Auth, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One call, tried again on a passing failure: every call here may be repeated (a read;
         a create-only write, which `create` tells from another's; a publish of items that are

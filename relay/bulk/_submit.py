@@ -147,6 +147,7 @@ async def publish_items(
                 break
     finally:
         batches.close()
+        await client.aclose()
         if lease.generation is not None:
             await asyncio.to_thread(lease.advance, count, release=True)
     return start, count - start
