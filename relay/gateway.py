@@ -24,8 +24,10 @@ from . import tracing
 from ._pools import GatewayPool
 from .deadline import timer
 from .errors import (
+    BudgetExceeded,
     ContentBlocked,
     InternalError,
+    PolicyDenied,
     RelayError,
     UpstreamAuth,
     UpstreamError,
@@ -247,8 +249,10 @@ class GatewayClient:
         retry_after = parse_retry_after(response.headers)
         error = classify_error(response.status_code, body, retry_after=retry_after)
         tally.gateway_log_id = (response.headers.get("cf-aig-log-id") or "")[:256] or None
-        if isinstance(error, ContentBlocked):
-            raise error  # the same content would be blocked again, whatever the headers say
+        if isinstance(error, ContentBlocked | BudgetExceeded | PolicyDenied):
+            # The same content would be blocked again, a used-up budget stays used up until its
+            # window resets, a policy refuses again: whatever the headers say, never retried.
+            raise error
         if should_retry_status(response.status_code, response.headers, error.upstream_code):
             raise _Retryable(error, retry_after)
         if isinstance(error, UpstreamAuth):
