@@ -28,6 +28,7 @@ from .errors import (
     ContentBlocked,
     InternalError,
     PolicyDenied,
+    RateLimited,
     RelayError,
     UpstreamAuth,
     UpstreamError,
@@ -36,7 +37,13 @@ from .errors import (
 from .logs import log
 from .normalize import classify_error
 from .outcome import Tally
-from .retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
+from .retry import (
+    MIN_ATTEMPT_SECONDS,
+    capacity_unavailable,
+    parse_retry_after,
+    retry_delay,
+    should_retry_status,
+)
 from .secrets import Credentials, CredentialSource, Secrets
 from .settings import Settings
 from .translate import UpstreamCall, attempt_headers
@@ -176,7 +183,10 @@ class GatewayClient:
         """The wait before another attempt, or None when there is to be none."""
         if isinstance(error, UpstreamTimeout) or retries >= self._settings.max_retries:
             return None
-        delay = retry_delay(retries, retry_after, self._rand)
+        slow = isinstance(error, RateLimited) and capacity_unavailable(
+            error.message, error.upstream_code
+        )
+        delay = retry_delay(retries, retry_after, self._rand, slow=slow)
         if delay is None or delay + MIN_ATTEMPT_SECONDS > deadline - self._clock():
             return None  # no wait is started that the deadline would cut short
         return delay

@@ -191,6 +191,8 @@ def _result(body: dict[str, Any], **fields: Any) -> dict[str, Any]:
         "refusal": fields["refusal"],
         "tool_calls": fields["tool_calls"],
         "usage": fields["usage"],
+        # The tier that served the call, as the provider reports it (`default`, `flex`, ...).
+        "service_tier": passed_on(as_text(body.get("service_tier")), 40) or None,
     }
 
 

@@ -192,6 +192,7 @@ class Outcomes:
             attempts=result["attempts"],
             usage=result["usage"],
             cost_usd=result["cost_usd"],
+            service_tier=result.get("service_tier"),
             gateway_log_id=gateway["log_id"],
             cache_status=gateway["cache_status"],
             **self._prompt_fields(run.request, result),

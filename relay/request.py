@@ -35,6 +35,7 @@ __all__ = [
     "JsonSchema",
     "LogOptions",
     "PromptRequest",
+    "ServiceTier",
     "decode_prompt",
     "decode_request",
 ]
@@ -53,6 +54,8 @@ RequestId = Annotated[str, msgspec.Meta(pattern=REQUEST_ID_PATTERN)]
 # The name of a key stored in the gateway (cf-aig-byok-alias); settings check it the same way.
 BYOK_ALIAS_PATTERN = r"^[A-Za-z0-9._-]{1,64}\Z"
 ByokAlias = Annotated[str, msgspec.Meta(pattern=BYOK_ALIAS_PATTERN)]
+# OpenAI's processing tiers, for both APIs: flex costs about half and may be unavailable (429).
+ServiceTier = Literal["auto", "default", "flex", "priority"]
 MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 # Values travel in one header (cf-aig-metadata): keep each short.
 MetadataValue = Annotated[str, msgspec.Meta(max_length=512)] | int | float | bool
@@ -126,6 +129,7 @@ class PromptRequest(Strict):
     log: LogOptions | None = None
     zdr: bool | None = None
     byok_alias: ByokAlias | None = None
+    service_tier: ServiceTier | None = None
 
     def __post_init__(self) -> None:
         if self.messages is not None:

@@ -237,11 +237,18 @@ class Relay:
         if run.request.json_schema is not None:
             parse_output_json(fields)
         model = fields["model"] or run.call.model
+        tier = fields.pop("service_tier", None)
         gateway = gateway_info(headers)
         cost: float | None = 0.0  # a gateway cache hit reached no provider: it cost nothing
         if gateway["cache_status"] != "HIT":
             custom = self.settings.custom_prices
-            cost = call_cost(fields.get("usage"), model, requested=run.call.model, custom=custom)
+            cost = call_cost(
+                fields.get("usage"),
+                model,
+                requested=run.call.model,
+                custom=custom,
+                tier=tier,
+            )
         return {
             "ok": True,
             "request_id": run.request_id,
@@ -252,6 +259,7 @@ class Relay:
             "cost_usd": cost,
             "latency_ms": self.outcomes.elapsed_ms(run.started),
             "attempts": run.tally.attempts,
+            "service_tier": tier,
         }
 
     async def _open_stream(self, run: Run) -> Answer:

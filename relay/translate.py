@@ -51,6 +51,8 @@ RESERVED_BODY_FIELDS = frozenset(
         "n",
         "functions",
         "function_call",
+        # Priced per tier: the result's cost_usd follows the request's own field.
+        "service_tier",
     }
 )
 
@@ -89,6 +91,8 @@ def build_call(
     stream = bool(request.stream) and allow_stream
     make_body = _responses_body if api == "responses" else _chat_body
     body = make_body(request, model, stream)
+    if request.service_tier is not None:
+        body["service_tier"] = request.service_tier  # the same field in both APIs
     if request.extra_body:
         clash = sorted(RESERVED_BODY_FIELDS.intersection(request.extra_body))
         if clash:
