@@ -93,9 +93,13 @@ resource "google_pubsub_subscription" "push" {
     ttl = ""
   }
 
-  # Pushes start as soon as this exists; until the invoker grant has propagated they fail and
-  # are retried with the backoff above, well inside the delivery attempts.
-  depends_on = [google_cloud_run_service_iam_member.trigger]
+  # Pushes start as soon as this exists; until the invoker (and, for old Pub/Sub agents, token
+  # creator) grants have propagated they fail and are retried with the backoff above, well
+  # inside the delivery attempts.
+  depends_on = [
+    google_cloud_run_service_iam_member.trigger,
+    google_service_account_iam_member.pubsub_token_creator,
+  ]
 }
 
 resource "google_pubsub_topic" "dead_letter" {
