@@ -154,38 +154,47 @@ def test_archive_zips_the_repository_root_without_dev_paths() -> None:
 
 
 def test_one_function_resource_serves_both_entry_points() -> None:
-    """A single for_each resource, keyed by entry point, runs python312; old addresses move."""
+    """A single for_each resource, keyed by role, takes its entry point and runtime from
+    variables; old addresses move."""
     functions = resources_of("google_cloudfunctions2_function")
     assert set(functions) == {"this"}
     body = functions["this"]
     assert body["for_each"] == "${local.functions}"
     build = one(body, "build_config")
-    assert build["runtime"] == "python312"
-    assert build["entry_point"] == "${each.key}"
+    assert build["runtime"] == "${var.runtime}"
+    assert build["entry_point"] == "${each.value.entry_point}"
     spec = locals_()["functions"]
-    assert "{prompt = {name = var.name," in spec
-    assert 'var.enable_pubsub_trigger ? {prompt_event = {name = "${var.name}-event",' in spec
+    assert '{prompt = {name = var.name, entry_point = "prompt",' in spec
+    assert 'local.push ? {event = {name = "${var.name}-event", entry_point = "prompt_push",' in spec
+    assert (
+        'local.eventarc ? {event = {name = "${var.name}-event", entry_point = "prompt_event",'
+        in spec
+    )
     moved = {(m["from"], m["to"]) for m in blocks("moved")}
     old = "${google_cloudfunctions2_function.%s}"
     assert moved == {
         (old % "prompt", old % 'this["prompt"]'),
         (old % "prompt_event[0]", old % 'this["prompt_event"]'),
+        (old % 'this["prompt_event"]', old % 'this["event"]'),
     }
 
 
 def test_event_function_is_triggered_by_pubsub_with_retries() -> None:
-    """prompt_event fires on the module topic's messages, with retries, as its own identity."""
+    """With eventarc delivery, prompt_event fires on the module topic's messages, with retries,
+    as its own identity; that identity may invoke the event function."""
     body = resources_of("google_cloudfunctions2_function")["this"]
     dynamic = body["dynamic"]
     (trigger_block,) = [d["event_trigger"] for d in dynamic if "event_trigger" in d]
-    assert trigger_block["for_each"] == '${each.key == "prompt_event" ? ["pubsub"] : []}'
+    assert trigger_block["for_each"] == (
+        '${each.value.entry_point == "prompt_event" ? ["pubsub"] : []}'
+    )
     trigger = one(trigger_block, "content")
     assert trigger["event_type"] == "google.cloud.pubsub.topic.v1.messagePublished"
     assert trigger["retry_policy"] == "RETRY_POLICY_RETRY"
     assert trigger["pubsub_topic"] == "${google_pubsub_topic.requests[0].id}"
     assert trigger["service_account_email"] == "${google_service_account.trigger[0].email}"
     invoker = resources_of("google_cloud_run_service_iam_member")["trigger"]
-    assert invoker["service"] == '${google_cloudfunctions2_function.this["prompt_event"].name}'
+    assert invoker["service"] == '${google_cloudfunctions2_function.this["event"].name}'
     assert invoker["role"] == "roles/run.invoker"
 
 
@@ -257,13 +266,17 @@ def test_secret_delivery_modes_are_validated() -> None:
 
 
 def test_required_apis_are_enabled_without_disabling_on_destroy() -> None:
-    """The required services, logging and monitoring included, stay on after destroy."""
-    services = set(locals_()["services"])
+    """The required services, logging, monitoring and storage included, stay on after destroy;
+    Eventarc and Compute Engine only where they are used."""
+    services = locals_()["services"]
     apis = (
         "cloudfunctions run cloudbuild artifactregistry secretmanager cloudscheduler pubsub "
-        "eventarc iam logging monitoring"
+        "iam logging monitoring storage"
     )
-    assert services == {f"{api}.googleapis.com" for api in apis.split()}
+    for api in apis.split():
+        assert f'"{api}.googleapis.com"' in services, api
+    assert 'local.eventarc ? ["eventarc.googleapis.com"] : []' in services
+    assert 'var.build_identity == "default" ? ["compute.googleapis.com"] : []' in services
     assert resources_of("google_project_service")["enabled"]["disable_on_destroy"] is False
 
 

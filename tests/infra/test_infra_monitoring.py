@@ -71,7 +71,7 @@ def test_alert_is_on_the_server_error_ratio_with_optional_channels() -> None:
     assert "local.metric_types.requests" in threshold["denominator_filter"]
     assert threshold["threshold_value"] == "${var.alert_error_rate}"
     assert threshold["comparison"] == "COMPARISON_GT"
-    assert "${google_logging_metric.this}" in policy["depends_on"]
+    assert "${time_sleep.log_metrics}" in policy["depends_on"]
 
 
 def test_dashboard_charts_every_metric_family() -> None:

@@ -26,9 +26,10 @@ def test_service_agents_exist_before_anything_grants_to_them() -> None:
     assert agents["provider"] in ("google-beta", "${google-beta}")
     assert agents["for_each"] == "${local.service_agents}"
     spec = locals_()["service_agents"]
-    assert '"pubsub.googleapis.com", "eventarc.googleapis.com"' in spec
-    for name in ("dead_letter_agent",):
-        grant = resources_of("google_pubsub_topic_iam_member")[name]
+    assert 'var.enable_pubsub_trigger ? ["pubsub.googleapis.com"] : []' in spec
+    assert 'local.eventarc ? ["eventarc.googleapis.com"] : []' in spec
+    for kind in ("google_pubsub_topic_iam_member", "google_pubsub_subscription_iam_member"):
+        grant = resources_of(kind)["dead_letter_agent"]
         assert "${google_project_service_identity.agents}" in grant["depends_on"]
     assert (
         "${google_project_service_identity.agents}"
@@ -96,36 +97,6 @@ def test_dead_letter_topic_subscription_and_grants() -> None:
     assert grant["role"] == "roles/pubsub.publisher"
     assert grant["member"] == "${local.pubsub_agent}"
     assert "@gcp-sa-pubsub.iam.gserviceaccount.com" in locals_()["pubsub_agent"]
-
-
-def test_dead_letter_policy_goes_onto_the_eventarc_subscription() -> None:
-    """The gcloud step grants subscriber on the trigger's subscription and sets the policy."""
-    script = locals_()["dead_letter_script"]
-    assert "gcloud eventarc triggers describe" in script
-    assert "value(transport.pubsub.subscription)" in script
-    assert "--role=roles/pubsub.subscriber" in script
-    assert "--dead-letter-topic=" in script
-    assert "--max-delivery-attempts=${var.dead_letter_max_delivery_attempts}" in script
-    step = resources_of("terraform_data")["dead_letter_policy"]
-    assert "${local.event_trigger_name}" in step["triggers_replace"]
-    (condition,) = conditions("dead_letter_max_delivery_attempts")
-    assert ">= 5" in condition and "<= 100" in condition
-
-
-def test_dead_letters_come_back_to_the_event_function() -> None:
-    """An Eventarc trigger on the dead-letter topic feeds prompt_event, as the trigger identity
-    (docs/bulk.md: a dead-lettered bulk item becomes its final error line)."""
-    trigger = resources_of("google_eventarc_trigger")["dead_letter"]
-    topic = one(trigger, "transport", "pubsub")["topic"]
-    assert topic == "${google_pubsub_topic.dead_letter[0].id}"
-    assert one(trigger, "matching_criteria")["value"] == (
-        "google.cloud.pubsub.topic.v1.messagePublished"
-    )
-    destination = one(trigger, "destination", "cloud_run_service")
-    assert destination["service"] == '${google_cloudfunctions2_function.this["prompt_event"].name}'
-    assert trigger["service_account"] == "${google_service_account.trigger[0].email}"
-    invoker = resources_of("google_cloud_run_service_iam_member")["trigger"]
-    assert invoker["service"] == destination["service"]
 
 
 def test_local_delivery_concurrency_is_the_module_default() -> None:
