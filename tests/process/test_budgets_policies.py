@@ -6,20 +6,14 @@ the permanent ones and ask for redelivery of a rate limit."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from emulators.gateway import GatewayEmulator
-from tests._servers import FunctionServer
-
-# The `serve` fixture's factory (tests/conftest.py): a function process per configuration.
-ServerFactory = Callable[..., FunctionServer]
+from tests.support.calls import event_server, pubsub_data, send
+from tests.support.servers import ServerFactory
 
 
 def tag() -> str:
@@ -123,28 +117,6 @@ def test_stream_budget_is_an_error_answer(serve: ServerFactory) -> None:
 # --- events: permanent ones acknowledged, a rate limit redelivered ----------------------------
 
 
-def send_event(server: FunctionServer, body: dict[str, Any], message_id: str) -> httpx.Response:
-    """One Pub/Sub CloudEvent in binary mode, as Eventarc pushes it."""
-    data = {
-        "message": {
-            "attributes": {},
-            "data": base64.b64encode(json.dumps(body).encode()).decode(),
-            "messageId": message_id,
-            "publishTime": "2026-11-25T09:00:00.000Z",
-        },
-        "subscription": "projects/test-project/subscriptions/prompts-sub",
-    }
-    headers = {
-        "ce-specversion": "1.0",
-        "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
-        "ce-source": "//pubsub.googleapis.com/projects/test-project/topics/prompts",
-        "ce-id": message_id,
-        "ce-time": "2026-11-25T09:00:00Z",
-        "content-type": "application/json",
-    }
-    return httpx.post(server.url, content=json.dumps(data), headers=headers, timeout=60)
-
-
 @pytest.mark.parametrize(
     ("fault", "outcome", "acknowledged"),
     [
@@ -159,9 +131,9 @@ def test_events_acknowledge_budgets_and_policies(
 ) -> None:
     """A budget or policy failure is permanent: the event is acknowledged (2xx) and its outcome
     logged; a provider rate limit still asks Pub/Sub to redeliver (5xx)."""
-    server = serve(target="prompt_event", MAX_RETRIES="0")
+    server = event_server(serve, MAX_RETRIES="0")
     nonce = tag()
     request_id = f"evt-{nonce}"
-    response = send_event(server, faulted(fault, nonce, request_id=request_id), nonce)
+    response = send(server, pubsub_data(faulted(fault, nonce, request_id=request_id), nonce))
     assert (200 <= response.status_code < 300) is acknowledged, response.text
     assert server.log_for(request_id)["outcome"] == outcome

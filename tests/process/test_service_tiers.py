@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from emulators.gateway import GatewayEmulator
 from relay.streaming import SSEParser
-from tests._servers import FunctionServer
-
-# The `serve` fixture's factory (tests/conftest.py): a function process per configuration.
-ServerFactory = Callable[..., FunctionServer]
+from tests.support.servers import ServerFactory
 
 
 def tag() -> str:
