@@ -34,6 +34,7 @@ from .errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from .fallbacks import unified_base_url
 from .logs import log
 from .normalize import classify_error
 from .outcome import Tally
@@ -91,11 +92,16 @@ class GatewayClient:
         self._clock = clock
         self._rand = rand
         self._pools = GatewayPool(settings.base_url, transport)
+        # The gateway's unified endpoint, for dynamic routes (only when the base URL allows it).
+        unified = unified_base_url(settings.base_url)
+        self._unified = GatewayPool(unified, transport) if unified is not None else None
         self._credentials = CredentialSource(settings, secrets, clock, self._pools.warm)
 
     async def aclose(self) -> None:
         """Close pooled connections."""
         await self._pools.aclose()
+        if self._unified is not None:
+            await self._unified.aclose()
 
     async def send(
         self, call: UpstreamCall, parse: Callable[[Any], T], *, deadline: float, tally: Tally
@@ -233,7 +239,8 @@ class GatewayClient:
     ) -> httpx.Response:
         """One POST; returns a 2xx response with its body unread, raises for anything else."""
         remaining = deadline - self._clock()
-        request = self._pools.request(
+        pools = self._unified if call.unified and self._unified is not None else self._pools
+        request = pools.request(
             "POST",
             call.path,
             msgspec.json.encode(call.body),
@@ -243,7 +250,7 @@ class GatewayClient:
         )
         try:
             async with timer(deadline, self._clock):
-                response = await self._pools.send(request)
+                response = await pools.send(request)
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise self._timed_out(exc, deadline) from exc
         except httpx.LocalProtocolError as exc:

@@ -106,6 +106,19 @@ class Run:
     call: UpstreamCall | None = None
     trace: CallTrace = NO_CALL
     tally: Tally = field(default_factory=Tally)
+    # The models asked for so far, in order, and why each one before the last was given up.
+    models_tried: list[str] = field(default_factory=list)
+    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+
+    def fell_back(self, call: UpstreamCall, error: RelayError) -> None:
+        """`call`'s model was given up for the next one after `error`."""
+        self.fallbacks.append(
+            {
+                "model": call.model,
+                "error_type": error.type,
+                "upstream_status": error.upstream_status,
+            }
+        )
 
 
 class Outcomes:
@@ -169,6 +182,7 @@ class Outcomes:
             upstream_status=error.upstream_status,
             upstream_code=error.upstream_code,
             gateway_log_id=run.tally.gateway_log_id,
+            **_fallback_fields(run),
             **self._prompt_fields(run.request),
             **run.context.log_fields,
         )
@@ -193,6 +207,7 @@ class Outcomes:
             usage=result["usage"],
             cost_usd=result["cost_usd"],
             service_tier=result.get("service_tier"),
+            **_fallback_fields(run),
             gateway_log_id=gateway["log_id"],
             cache_status=gateway["cache_status"],
             **self._prompt_fields(run.request, result),
@@ -217,6 +232,16 @@ class Outcomes:
 
     def elapsed_ms(self, started: float) -> int:
         return round((self._clock() - started) * 1000)
+
+
+def _fallback_fields(run: Run) -> dict[str, Any]:
+    """The models a request tried and the fallbacks it took, on its one log line."""
+    if not run.models_tried:
+        return {}
+    fields: dict[str, Any] = {"models_tried": list(run.models_tried)}
+    if run.fallbacks:
+        fields["fallbacks"] = list(run.fallbacks)
+    return fields
 
 
 def config_error_answer(error: ConfigError, context: Context | None = None) -> Answer:

@@ -71,6 +71,7 @@ MAX_MESSAGE_CHARS = 300
 CACHE_TTL_MIN_SECONDS = 60
 CACHE_TTL_MAX_SECONDS = 2_592_000
 METADATA_MAX_ENTRIES = 5
+MAX_FALLBACK_MODELS = 3
 
 
 class JsonSchema(Strict):
@@ -130,6 +131,11 @@ class PromptRequest(Strict):
     zdr: bool | None = None
     byok_alias: ByokAlias | None = None
     service_tier: ServiceTier | None = None
+    # Tried in order when the model before ends in a failure another model may not share.
+    fallback_models: (
+        Annotated[list[ModelName], msgspec.Meta(min_length=1, max_length=MAX_FALLBACK_MODELS)]
+        | None
+    ) = None
 
     def __post_init__(self) -> None:
         if self.messages is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
@@ -20,6 +21,7 @@ import msgspec
 from . import tracing
 from .cost import call_cost, custom_cost_header
 from .errors import InternalError, InvalidRequest, RelayError, UpstreamError, UpstreamTimeout
+from .fallbacks import checked_models, in_turn
 from .gateway import GatewayClient
 from .gateway_info import gateway_info, header_value
 from .normalize import normalize, parse_output_json
@@ -153,12 +155,19 @@ class Relay:
         request_id = request.request_id or context.request_id or new_request_id()
         run = self._begin(request_id, context, started, request)
         try:
-            run.call = self._call_for(request, context)
+            calls = self._calls_for(request, context)  # every model checked before any call
+            run.call = calls[0]
             run.trace = self.tracer.call(run.call.api, run.call.model, context.trace)
             with tracing.current(run.trace):
-                if run.call.stream:
-                    return await self._open_stream(run)
-                result = await self._answer_plain(run)
+                answered = await in_turn(
+                    calls,
+                    functools.partial(self._answer_call, run),
+                    time_left=lambda: run.deadline - self.clock(),
+                    fell_back=run.fell_back,
+                )
+            if isinstance(answered, Answer):
+                return answered  # a stream, open: it logs its own outcome
+            result = answered
         except asyncio.CancelledError as exc:
             # The caller hung up (the handler cancels us): the upstream call is cancelled with
             # this task and nothing is retried for it.
@@ -194,13 +203,20 @@ class Relay:
         deadline = started + self.settings.upstream_timeout
         return Run(request_id, started, deadline, context, request)
 
-    def _call_for(self, request: PromptRequest, context: Context) -> UpstreamCall:
+    def _calls_for(self, request: PromptRequest, context: Context) -> list[UpstreamCall]:
+        """One call per model the request may try: its own, then its fallback_models."""
+        primary = request.model or self.settings.default_model
+        models = checked_models(primary, request.fallback_models, self.settings.allowed_models)
+        return [self._call_for(request, context, model) for model in models]
+
+    def _call_for(self, request: PromptRequest, context: Context, model: str) -> UpstreamCall:
         call = build_call(
             request,
             self.settings,
             default_metadata=context.default_metadata,
             trace=context.trace,
             allow_stream=context.allow_stream,
+            model=model,
         )
         price = self.settings.custom_prices.get(call.model.lower())
         if price is None:
@@ -209,6 +225,12 @@ class Relay:
         return replace(
             call, headers={**call.headers, "cf-aig-custom-cost": custom_cost_header(price)}
         )
+
+    async def _answer_call(self, run: Run, call: UpstreamCall) -> dict[str, Any] | Answer:
+        """Answer with `call` (one of the request's models): a result, or an open stream."""
+        run.call = call
+        run.models_tried.append(call.model)
+        return await (self._open_stream(run) if call.stream else self._answer_plain(run))
 
     async def _answer_plain(self, run: Run) -> dict[str, Any]:
         """One call, its JSON answer normalized into the result."""
@@ -259,6 +281,7 @@ class Relay:
             "cost_usd": cost,
             "latency_ms": self.outcomes.elapsed_ms(run.started),
             "attempts": run.tally.attempts,
+            "models_tried": list(run.models_tried),
             "service_tier": tier,
         }
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidRequest, ModelNotAllowed
+from .errors import ConfigError, InvalidRequest, ModelNotAllowed
+from .fallbacks import api_for_model, is_dynamic, unified_base_url
 from .messages import Message, Tool, ToolChoiceFunction
 from .request import Api, JsonSchema, PromptRequest
 from .secrets import Credentials
@@ -67,6 +68,8 @@ class UpstreamCall:
     body: dict[str, Any]
     headers: dict[str, str]
     stream: bool = False
+    # A dynamic route: sent to the gateway's unified endpoint, not its OpenAI one.
+    unified: bool = False
 
 
 def build_call(
@@ -76,16 +79,16 @@ def build_call(
     default_metadata: Mapping[str, str] | None = None,
     trace: TraceContext | None = None,
     allow_stream: bool = True,
+    model: str | None = None,
 ) -> UpstreamCall:
-    """Map `request` onto the API it asks for; raise on a model outside the allow-list.
-
-    Without `allow_stream` (a caller that cannot take events) a streaming request is sent as a
-    plain one.
-    """
-    api: Api = request.api or settings.default_api
+    """Map `request` onto the API it asks for (`model`, a fallback, replacing its own); raise on
+    a model outside the allow-list. Without `allow_stream` a stream is sent as a plain call."""
+    model = model or request.model or settings.default_model
+    api: Api = api_for_model(model, request.api, settings.default_api)
     if request.input is not None and api == "chat":
         raise InvalidRequest("input is Responses-style; with api 'chat' send prompt or messages")
-    model = request.model or settings.default_model
+    if (unified := is_dynamic(model)) and unified_base_url(settings.base_url) is None:
+        raise ConfigError("dynamic routes need AIG_BASE_URL ending in /openai")
     if settings.allowed_models is not None and model not in settings.allowed_models:
         raise ModelNotAllowed(f"model {model[:100]!r} is not in ALLOWED_MODELS")
     stream = bool(request.stream) and allow_stream
@@ -111,6 +114,7 @@ def build_call(
             **(trace.gateway_headers() if trace is not None else {}),
         },
         stream=stream,
+        unified=unified,
     )
 
 
@@ -337,6 +341,7 @@ def attempt_headers(
         # caller's ids there; the gateway's spans then nest under this attempt.
         **traced,
     }
-    if credentials.openai_key is not None:
+    # A dynamic route may pick any provider: its keys are the gateway's own (BYOK), never ours.
+    if credentials.openai_key is not None and not call.unified:
         headers["authorization"] = f"Bearer {credentials.openai_key.reveal()}"
     return headers

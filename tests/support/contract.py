@@ -116,6 +116,7 @@ RESULT_FIELDS = (
     "cost_usd",
     "latency_ms",
     "attempts",
+    "models_tried",
     "service_tier",
 )
 RESULT_KEYS = frozenset(RESULT_FIELDS)
