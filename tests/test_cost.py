@@ -16,10 +16,10 @@ from relay.cost import (
     PRICE_TABLE,
     Price,
     call_cost,
-    custom_cost_header,
     parse_custom_prices,
     table_price,
 )
+from relay.upstream_headers import custom_cost_header
 from tests.conftest import ServerFactory
 from tests.test_function_features import stream
 
