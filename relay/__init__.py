@@ -27,7 +27,7 @@ from .errors import (
 )
 from .logs import log, trace_field
 from .outcome import Answer, Context, config_error_answer, new_request_id
-from .request import REQUEST_ID, PromptRequest, decode_prompt, decode_request
+from .request import REQUEST_ID, BulkBody, PromptRequest, decode_prompt, decode_request
 from .secretmanager import SecretManagerStore
 from .secrets import Secrets
 from .service import Relay
@@ -39,6 +39,7 @@ __all__ = [
     "Answer",
     "BodyTimeout",
     "BudgetExceeded",
+    "BulkBody",
     "ConfigError",
     "ContentBlocked",
     "Context",

@@ -75,11 +75,13 @@ def parse_identity_metadata(raw: str | None) -> tuple[str, ...]:
     return keys
 
 
-def caller_email(headers: Mapping[str, str]) -> str | None:
-    """The `email` claim of the platform-verified ID token, or None (see the module docstring)."""
-    token = _bearer(headers.get("x-serverless-authorization")) or _bearer(
-        headers.get("authorization")
-    )
+def caller_email(*credentials: str | None) -> str | None:
+    """The `email` claim of the platform-verified ID token, or None (see the module docstring).
+
+    `credentials` are the incoming `X-Serverless-Authorization` and `Authorization` values, in
+    that order of preference (the handler reads them; each is `Bearer <JWT>` or absent).
+    """
+    token = next((t for t in map(_bearer, credentials) if t is not None), None)
     if token is None:
         return None
     parts = token.split(".")
