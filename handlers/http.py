@@ -31,6 +31,7 @@ from relay import (
     new_request_id,
 )
 from relay.deadline import timer
+from relay.identity import Identity, caller_email
 
 from ._runtime import get_relay
 
@@ -159,10 +160,14 @@ def _context(request: Request, project: str | None) -> Context:
             fields["scheduler_schedule_time"] = schedule_time[:100]
     # So gateway analytics can be filtered per job when the body sets no metadata of its own.
     default_metadata = {"scheduler_job": job[:500]} if job else None
+    # The ID token Cloud Run's IAM checked: X-Serverless-Authorization when the caller used
+    # Authorization for something else, else Authorization (relay/identity.py).
+    caller = caller_email(headers.get("x-serverless-authorization"), headers.get("authorization"))
     return Context(
         log_fields=fields,
         default_metadata=default_metadata,
         trace=trace,
+        identity=Identity(caller, "scheduler" if job else "http", job[:500] if job else None),
     )
 
 

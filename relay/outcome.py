@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from .errors import ConfigError, InternalError, RelayError
+from .identity import Identity
 from .logs import log, redact
 from .request import PromptRequest
 from .tracing import NO_CALL, CallTrace, TraceContext
@@ -48,6 +49,8 @@ class Context:
     allow_stream: bool = True
     # The caller's trace (traceparent / X-Cloud-Trace-Context), passed on to the gateway.
     trace: TraceContext | None = None
+    # Who the call is for (caller, source, job, bulk run): cf-aig-metadata per IDENTITY_METADATA.
+    identity: Identity = field(default_factory=Identity)
 
 
 @dataclass(frozen=True, slots=True)

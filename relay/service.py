@@ -138,6 +138,7 @@ class Relay:
                     default_metadata=context.default_metadata,
                     allow_stream=False,
                     trace=context.trace,
+                    identity=context.identity,
                 )
                 try:
                     request = decode_prompt(bytes(raw))
@@ -228,9 +229,12 @@ class Relay:
         started: float | None,
         request: PromptRequest | None = None,
     ) -> Run:
-        """The request's Run: its deadline is UPSTREAM_TIMEOUT_SECONDS after it `started`."""
+        """The request's Run: its deadline is UPSTREAM_TIMEOUT_SECONDS after it `started`; its log
+        line carries the identity keys that IDENTITY_METADATA sends upstream."""
         started = self.clock() if started is None else started
         deadline = started + self.settings.upstream_timeout
+        if who := context.identity.fields(self.settings.identity_metadata):
+            context = replace(context, log_fields={**context.log_fields, **who})
         return Run(request_id, started, deadline, context, request)
 
     def _calls_for(self, request: PromptRequest, context: Context) -> list[UpstreamCall]:
@@ -245,6 +249,7 @@ class Relay:
                 trace=context.trace,
                 allow_stream=context.allow_stream,
                 model=model,
+                identity=context.identity,
             )
             for model in models
         ]

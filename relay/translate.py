@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import ConfigError, InvalidRequest, ModelNotAllowed
 from .fallbacks import api_for_model, is_dynamic, unified_base_url
+from .identity import Identity
 from .messages import Message, Tool, ToolChoiceFunction
 from .request import Api, JsonSchema, PromptRequest
 from .settings import Settings
@@ -76,6 +77,7 @@ def build_call(
     settings: Settings,
     *,
     default_metadata: Mapping[str, str] | None = None,
+    identity: Identity | None = None,
     trace: TraceContext | None = None,
     allow_stream: bool = True,
     model: str | None = None,
@@ -108,7 +110,12 @@ def build_call(
         path=PATHS[api],
         body=body,
         headers=call_headers(
-            request, settings, model, default_metadata=default_metadata, trace=trace
+            request,
+            settings,
+            model,
+            default_metadata=default_metadata,
+            trace=trace,
+            identity=identity,
         ),
         stream=stream,
         unified=unified,

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from .cost import Price
+from .identity import Identity, merge_metadata
 from .request import PromptRequest
 from .secrets import Credentials
 from .settings import Settings
@@ -40,9 +42,15 @@ def call_headers(
     *,
     default_metadata: Mapping[str, str] | None = None,
     trace: TraceContext | None = None,
+    identity: Identity | None = None,
 ) -> dict[str, str]:
     """The headers of one call to `model`, the same for each of its attempts."""
-    headers = {**request_headers(request, default_metadata), **control_headers(request, settings)}
+    metadata = merge_metadata(
+        request.metadata if request.metadata is not None else default_metadata,
+        (identity or Identity()).fields(settings.identity_metadata),
+        settings.identity_metadata,
+    )
+    headers = {**request_headers(request, metadata), **control_headers(request, settings)}
     if trace is not None:
         headers.update(trace_headers(trace.trace_id, trace.span_id))
     price = settings.custom_prices.get(model.lower())
@@ -53,11 +61,11 @@ def call_headers(
 
 
 def request_headers(
-    request: PromptRequest, default_metadata: Mapping[str, str] | None = None
+    request: PromptRequest, metadata: Mapping[str, Any] | None = None
 ) -> dict[str, str]:
-    """The cf-aig-* headers a request asks for: metadata and caching."""
+    """The cf-aig-* headers a request asks for: `metadata` (its own merged with the identity
+    keys, see `relay.identity`) and caching."""
     headers: dict[str, str] = {}
-    metadata = request.metadata if request.metadata is not None else default_metadata
     if metadata:
         # ensure_ascii escapes every control character, so the header cannot be split.
         headers["cf-aig-metadata"] = json.dumps(
