@@ -1,7 +1,8 @@
 """Every header sent to the gateway, and only here.
 
 Two steps. `call_headers` builds a call's own headers once, from the request, the settings and the
-caller's trace: metadata, caching, logging controls, BYOK alias, a negotiated price, trace ids.
+caller's trace: metadata (with the identity keys of `relay.identity`), caching, logging controls,
+BYOK alias, a negotiated price, trace ids.
 `attempt_headers` adds what each attempt needs on top: credentials, the time left, and the
 attempt's own span ids. Values are ASCII with no CR/LF by construction (the request model and the
 settings check what reaches a header), so none can split a header.
