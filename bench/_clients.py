@@ -117,9 +117,9 @@ async def _httpx(
 async def _relay(
     url: str, requests: int, headers: dict[str, str], body: bytes, extra: list[str]
 ) -> Any:
-    """httpx requests on the function's own transport, sent as relay/_pools.py sends them."""
+    """httpx requests on the function's own transport, sent as relay.transport sends them."""
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    pools: Any = __import__("relay._pools", fromlist=["GatewayPool"])
+    pools: Any = __import__("relay.transport", fromlist=["GatewayPool"])
     base, _, path = url.rpartition("/")
     pool = pools.GatewayPool(base)
 

@@ -1,6 +1,6 @@
 """The gateway client: one upstream call, retried by the policy in `_retry`, inside one deadline.
 
-One keep-alive pool per process (`_pools`) carries every attempt; credentials come from
+One keep-alive pool per process (`transport`) carries every attempt; credentials come from
 `_credentials`. The whole call (every attempt, every wait, and every byte of every body) ends by
 the deadline: each attempt runs under a timer for the time that is left (`_deadline`), so a
 trickling body cannot outlive it.
@@ -33,12 +33,12 @@ from ._errors import (
 )
 from ._logging import log
 from ._normalize import classify_error
-from ._pools import GatewayPool
 from ._retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
 from ._run import Tally
 from ._secrets import Credentials, Secrets
 from ._settings import Settings
 from ._translate import UpstreamCall, attempt_headers
+from .transport import GatewayPool
 
 __all__ = ["GatewayClient", "Reply"]
 
@@ -49,6 +49,8 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 MAX_UPSTREAM_BODY_BYTES = 32 * 1024 * 1024
 # An error body is read for its message and code only.
 MAX_ERROR_BODY_BYTES = 64 * 1024
+# Failures before the request left whole: nothing reached the gateway, so they are retried.
+_UNSENT = (httpx.ConnectError, httpx.WriteError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,9 +240,16 @@ class GatewayClient:
         except httpx.LocalProtocolError as exc:
             # We built a request HTTP refuses: a bug, not a gateway fault, so never retried.
             raise InternalError("the upstream request could not be sent") from exc
-        except httpx.TransportError as exc:
+        except _UNSENT as exc:
             raise _Retryable(
                 UpstreamError(f"could not reach the gateway ({type(exc).__name__})")
+            ) from exc
+        except httpx.TransportError as exc:
+            # The whole request went out and the connection dropped before an answer: the
+            # provider may have run (and billed) it, so, like an unusable 2xx, never retried.
+            raise UpstreamError(
+                f"the connection dropped after the request was sent ({type(exc).__name__}); "
+                "the gateway may have run it, so it was not sent again"
             ) from exc
         if response.status_code < 400:
             return response
