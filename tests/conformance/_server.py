@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["HostileServer", "Peer", "ok_answer"]
+__all__ = ["HostileServer", "Peer", "Play", "ok_answer"]
 
 READ_LIMIT = 1024 * 1024
 
