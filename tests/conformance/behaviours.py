@@ -9,11 +9,11 @@ own answer, sent once.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Literal
 
-from ._server import Peer, Play, ok_answer
+from . import _plays as plays
+from ._server import Play, ok_answer
 
 __all__ = ["BEHAVIOURS", "KNOWN_WRONG", "Behaviour", "Expect"]
 
@@ -43,125 +43,25 @@ class Behaviour:
     expect: Expect
 
 
-def _then_close(data: bytes) -> Play:
-    def play(peer: Peer, request: bytes) -> bool:
-        peer.send(data)
-        return False
-
-    return play
-
-
-def _then_keep(data: bytes) -> Play:
-    def play(peer: Peer, request: bytes) -> bool:
-        return peer.send(data)
-
-    return play
-
-
-def _interim_then_late(peer: Peer, request: bytes) -> bool:
-    # The final answer comes later: a client that took the 103 as final has already sent the
-    # next request on this connection by then, and gets this answer for it.
-    peer.send(b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n")
-    peer.readable(0.3)
-    return peer.send(ok_answer(b"A"))
-
-
-def _drip(peer: Peer, request: bytes) -> bool:
-    for byte in ok_answer(b"dripped"):
-        if not peer.send(bytes([byte])):
-            return False
-        time.sleep(0.003)  # the behaviour itself: one byte every 3 ms
-    return True
-
-
-def _huge_head(peer: Peer, request: bytes) -> bool:
-    peer.send(b"HTTP/1.1 200 OK\r\n")
-    for _ in range(200):  # 200 KiB of headers, then the end
-        if not peer.send(b"x-pad: " + b"p" * 1017 + b"\r\n"):
-            return False
-    return peer.send(b"content-length: 0\r\n\r\n")
-
-
-def _chunked(body: bytes, trailer: bytes = b"") -> bytes:
-    head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
-    return head + b"%x\r\n%s\r\n0\r\n%s\r\n" % (len(body), body, trailer)
-
-
-def _huge_trailers(peer: Peer, request: bytes) -> bool:
-    peer.send(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n")
-    line = b"x-t: " + b"t" * 1000 + b"\r\n"
-    for _ in range(4096):  # 4 MiB of trailers
-        if not peer.send(line * 16):
-            return False
-    return peer.send(b"\r\n")
-
-
-def _endless_trailer(peer: Peer, request: bytes) -> bool:
-    peer.send(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nx-t: ")
-    for _ in range(256):  # 16 MiB of one value that never ends
-        if not peer.send(b"v" * 65536):
-            return False
-    peer.wait_hang_up(5.0)
-    return False
-
-
-def _late_answer(peer: Peer, request: bytes) -> bool:
-    # Nothing until the caller has given up; then the answer, for whoever is listening.
-    peer.server.client_left.wait(5.0)
-    peer.wait_hang_up(0.2)
-    peer.send(ok_answer(b"late"))
-    return True
-
-
-def _cut_body_then_rest(peer: Peer, request: bytes) -> bool:
-    peer.send(b"HTTP/1.1 200 OK\r\ncontent-length: 20\r\n\r\nfirst ten.")
-    peer.server.client_left.wait(5.0)
-    peer.wait_hang_up(0.2)
-    return peer.send(b"late rest.")
-
-
-def _endless_stream(peer: Peer, request: bytes) -> bool:
-    peer.send(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
-    until = time.monotonic() + 5.0
-    while time.monotonic() < until and not peer.server.client_left.is_set():
-        if not peer.send(b"d\r\ndata: tick\n\n\r\n"):
-            return False
-        time.sleep(0.01)  # the behaviour itself: an event every 10 ms
-    peer.wait_hang_up(0.2)
-    return peer.send(b"d\r\ndata: late\n\n\r\n")
-
-
-def _big_then_leave(peer: Peer, request: bytes) -> bool:
-    # 257 KiB in one go: past a 256 KiB backlog the client's reading may pause with the answer
-    # already whole; its caller reads a piece and leaves: the connection must not come back
-    # to the pool paused.
-    return peer.send(ok_answer(b"b" * (257 * 1024)))
-
-
-def _idle_close(peer: Peer, request: bytes) -> bool:
-    peer.send(ok_answer(b"then idle"))
-    return False  # closed while idle in the client's pool, without saying so in advance
-
-
 _OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 
 BEHAVIOURS: list[Behaviour] = [
     Behaviour(
         "interim_100",
         "100 Continue, then the answer",
-        _then_keep(b"HTTP/1.1 100 Continue\r\n\r\n" + _OK),
+        plays.then_keep(b"HTTP/1.1 100 Continue\r\n\r\n" + _OK),
         Expect("answer", 200, b"ok"),
     ),
     Behaviour(
         "interim_103",
         "103 Early Hints with a header, then the answer",
-        _then_keep(b"HTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\n" + _OK),
+        plays.then_keep(b"HTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\n" + _OK),
         Expect("answer", 200, b"ok"),
     ),
     Behaviour(
         "interim_several",
         "100, 103, 103, then the answer",
-        _then_keep(
+        plays.then_keep(
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: <a>\r\n\r\n"
             b"HTTP/1.1 103 Early Hints\r\nlink: <b>\r\n\r\n" + _OK
         ),
@@ -170,13 +70,13 @@ BEHAVIOURS: list[Behaviour] = [
     Behaviour(
         "interim_then_late_answer",
         "103 alone; the answer 0.3 s later",
-        _interim_then_late,
+        plays.interim_then_late,
         Expect("answer", 200, b"A"),
     ),
     Behaviour(
         "switching_101",
         "101 Switching Protocols nobody asked for, then bytes",
-        _then_close(
+        plays.then_close(
             b"HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\nzz"
         ),
         Expect("refused"),
@@ -184,31 +84,31 @@ BEHAVIOURS: list[Behaviour] = [
     Behaviour(
         "status_204",
         "204, no body",
-        _then_keep(b"HTTP/1.1 204 No Content\r\n\r\n"),
+        plays.then_keep(b"HTTP/1.1 204 No Content\r\n\r\n"),
         Expect("answer", 204),
     ),
     Behaviour(
         "status_204_with_body",
         "204 with a content-length and a body",
-        _then_keep(b"HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\nextra"),
+        plays.then_keep(b"HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\nextra"),
         Expect("answer", 204),
     ),
     Behaviour(
         "status_304",
         "304, no body",
-        _then_keep(b"HTTP/1.1 304 Not Modified\r\n\r\n"),
+        plays.then_keep(b"HTTP/1.1 304 Not Modified\r\n\r\n"),
         Expect("answer", 304),
     ),
     Behaviour(
         "status_304_with_body",
         "304 with a content-length and a body",
-        _then_keep(b"HTTP/1.1 304 Not Modified\r\ncontent-length: 5\r\n\r\nextra"),
+        plays.then_keep(b"HTTP/1.1 304 Not Modified\r\ncontent-length: 5\r\n\r\nextra"),
         Expect("answer", 304),
     ),
     Behaviour(
         "chunk_extensions",
         "chunked, with chunk extensions",
-        _then_keep(
+        plays.then_keep(
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
             b'3;name=value\r\nabc\r\n2;a="q"\r\nde\r\n0;end\r\n\r\n'
         ),
@@ -217,26 +117,30 @@ BEHAVIOURS: list[Behaviour] = [
     Behaviour(
         "trailers_small",
         "chunked with two small trailers",
-        _then_keep(_chunked(b"tr", b"x-a: 1\r\nx-b: 2\r\n")),
+        plays.then_keep(plays.chunked(b"tr", b"x-a: 1\r\nx-b: 2\r\n")),
         Expect("answer", 200, b"tr"),
     ),
-    Behaviour("trailers_huge", "4 MiB of trailers", _huge_trailers, Expect("head_then_error", 200)),
+    Behaviour(
+        "trailers_huge", "4 MiB of trailers", plays.huge_trailers, Expect("head_then_error", 200)
+    ),
     Behaviour(
         "trailer_endless",
         "one trailer value that never ends",
-        _endless_trailer,
+        plays.endless_trailer,
         Expect("head_then_error", 200),
     ),
     Behaviour(
         "bad_chunk_size",
         "a chunk size that is not hex",
-        _then_close(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhi\r\n0\r\n\r\n"),
+        plays.then_close(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhi\r\n0\r\n\r\n"
+        ),
         Expect("head_then_error", 200),
     ),
     Behaviour(
         "content_length_and_chunked",
         "content-length and transfer-encoding: chunked together",
-        _then_close(
+        plays.then_close(
             b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n"
             b"2\r\nhi\r\n0\r\n\r\n"
         ),
@@ -245,95 +149,99 @@ BEHAVIOURS: list[Behaviour] = [
     Behaviour(
         "content_length_short",
         "content-length shorter than the body sent",
-        _then_keep(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabcdef"),
+        plays.then_keep(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabcdef"),
         Expect("answer", 200, b"abc"),
     ),
     Behaviour(
         "content_length_long",
         "content-length longer than the body, then close",
-        _then_close(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"),
+        plays.then_close(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"),
         Expect("head_then_error", 200),
     ),
     Behaviour(
         "close_mid_head",
         "close in the middle of the head",
-        _then_close(b"HTTP/1.1 200 OK\r\ncontent-le"),
+        plays.then_close(b"HTTP/1.1 200 OK\r\ncontent-le"),
         Expect("refused"),
     ),
     Behaviour(
         "close_mid_chunked_body",
         "close in the middle of a chunked body",
-        _then_close(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n10\r\nhalf"),
+        plays.then_close(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n10\r\nhalf"),
         Expect("head_then_error", 200),
     ),
     Behaviour(
         "two_answers_one_packet",
         "two whole answers in one packet",
-        _then_keep(ok_answer(b"one") + ok_answer(b"two")),
+        plays.then_keep(ok_answer(b"one") + ok_answer(b"two")),
         Expect("answer", 200, b"one"),
     ),
     Behaviour(
         "bytes_after_answer",
         "stray bytes after the answer",
-        _then_keep(ok_answer(b"mine") + b"garbage\r\n"),
+        plays.then_keep(ok_answer(b"mine") + b"garbage\r\n"),
         Expect("answer", 200, b"mine"),
     ),
     Behaviour(
         "head_and_broken_framing",
         "a 200 head and broken framing in one packet",
-        _then_close(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nnot-hex\r\n"),
+        plays.then_close(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nnot-hex\r\n"),
         Expect("head_then_error", 200),
     ),
     Behaviour(
         "idle_close",
         "the server closes a pooled connection while idle",
-        _idle_close,
+        plays.idle_close,
         Expect("idle_close", 200, b"then idle"),
     ),
     Behaviour(
-        "slow_drip_head", "the answer one byte every 3 ms", _drip, Expect("answer", 200, b"dripped")
+        "slow_drip_head",
+        "the answer one byte every 3 ms",
+        plays.drip,
+        Expect("answer", 200, b"dripped"),
     ),
-    Behaviour("huge_head", "200 KiB of headers", _huge_head, Expect("refused")),
+    Behaviour("big_head", "56 KiB of headers", plays.big_head, Expect("answer", 200, b"big")),
+    Behaviour("huge_head", "200 KiB of headers", plays.huge_head, Expect("refused")),
     Behaviour(
         "connection_close",
         "connection: close on the answer",
-        _then_close(ok_answer(b"bye", extra=b"connection: close\r\n")),
+        plays.then_close(ok_answer(b"bye", extra=b"connection: close\r\n")),
         Expect("answer", 200, b"bye"),
     ),
     Behaviour(
         "http_1_0",
         "HTTP/1.0, no length: the body ends with the connection",
-        _then_close(b"HTTP/1.0 200 OK\r\n\r\nold style"),
+        plays.then_close(b"HTTP/1.0 200 OK\r\n\r\nold style"),
         Expect("answer", 200, b"old style"),
     ),
     Behaviour(
         "error_unread_body",
         "500 with 1 MiB of body the caller does not read",
-        _then_keep(b"HTTP/1.1 500 Oops\r\ncontent-length: 1048576\r\n\r\n" + b"e" * 1048576),
+        plays.then_keep(b"HTTP/1.1 500 Oops\r\ncontent-length: 1048576\r\n\r\n" + b"e" * 1048576),
         Expect("answer", 500, None),
     ),
     Behaviour(
         "big_body_caller_leaves",
         "257 KiB at once; the caller reads a piece and leaves",
-        _big_then_leave,
+        plays.big_then_leave,
         Expect("leave_body"),
     ),
     Behaviour(
         "cancel_in_head",
         "the caller gives up waiting for the head",
-        _late_answer,
+        plays.late_answer,
         Expect("cancel_head"),
     ),
     Behaviour(
         "cancel_in_body",
         "the caller gives up in the middle of the body",
-        _cut_body_then_rest,
+        plays.cut_body_then_rest,
         Expect("cancel_body"),
     ),
     Behaviour(
         "cancel_in_stream",
         "the caller leaves a chunked stream",
-        _endless_stream,
+        plays.endless_stream,
         Expect("cancel_body"),
     ),
 ]

@@ -9,14 +9,15 @@ from collections.abc import Callable
 
 import httpx
 
-from relay.transport import HttpToolsTransport
+from relay.transport import KEEPALIVE_EXPIRY_SECONDS, MAX_CONNECTIONS, HttpToolsTransport
 
 __all__ = ["CANDIDATES", "CHOSEN", "Factory"]
 
 # ssl context (None: the system's CAs) -> a fresh transport.
 Factory = Callable[[ssl.SSLContext | None], httpx.AsyncBaseTransport]
-POOL = 64
-KEEPALIVE = 30.0
+# The gateway pool's own sizes, for every candidate.
+POOL = MAX_CONNECTIONS
+KEEPALIVE = KEEPALIVE_EXPIRY_SECONDS
 
 
 def _relay(context: ssl.SSLContext | None) -> httpx.AsyncBaseTransport:
