@@ -14,9 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from handlers._logsetup import setup_logging
-from handlers._runtime import check_settings
-from handlers.http import handle_http
+from handlers import check_settings, handle_http, setup_logging
 from relay import log
 
 # Before anything logs: every line from here on, the framework's and the server's too, is JSON.

@@ -22,7 +22,7 @@ from pathlib import Path
 import msgspec
 
 from bench._loadspec import LoadResult, LoadSpec, decode
-from emulators._ports import stop_process
+from emulators.stack import stop_process
 
 __all__ = [
     "BENCH",

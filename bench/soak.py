@@ -31,7 +31,7 @@ import httpx
 
 from bench._procs import tree_memory_kib
 from emulators.stack import Credentials, function_env
-from relay._streaming import SSEParser
+from relay.streaming import SSEParser
 from tests._contract import ERROR_KEYS, RESULT_KEYS
 from tests._hostile import HostileUpstream
 from tests._servers import FunctionServer

@@ -115,16 +115,23 @@ class DeliveryStack:
         except StartError as exc:
             raise SystemExit(f"prompt_event {exc}; see the lines above") from None
 
+    @property
+    def started(self) -> bool:
+        """Whether `start` set delivery up (it does not without Google's Pub/Sub emulator)."""
+        return self.pubsub is not None and self.storage is not None
+
     def banner(self) -> str:
         if self.pubsub is None or self.storage is None:
             return ""
         api = f"http://{self.pubsub.host}/v1/projects/{self.project}"
         topics = ", ".join((PROMPTS_TOPIC, DEAD_LETTER_TOPIC, RESULTS_TOPIC))
+        pulled = " and ".join(f"{topic}-eventarc" for topic in (PROMPTS_TOPIC, DEAD_LETTER_TOPIC))
         return f"""
   Result delivery (docs/delivery.md)
-  prompt_event         http://localhost:{self.event_port} (from {PROMPTS_TOPIC}, dead letters too)
-  Pub/Sub emulator     {self.pubsub.host}: topics {topics}
-  Storage emulator     {self.storage.url}: bucket {RESULTS_BUCKET}
+  prompt_event         http://localhost:{self.event_port} (own process), fed by the stand-in
+  Pub/Sub emulator     {self.pubsub.host}: topics {topics} (own process)
+  Storage emulator     {self.storage.url}: bucket {RESULTS_BUCKET} (own process)
+  Eventarc stand-in    pulls {pulled} (in this process)
   emulator logs        {self.logs}
 
   Publish a prompt, then read its result:

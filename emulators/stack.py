@@ -1,10 +1,21 @@
-"""One way to start the local stack: both stand-ins plus the function, on 127.0.0.1.
+"""One way to start the local stack on 127.0.0.1: the function and every stand-in it talks to.
 
-`make run` (`python -m emulators.stack`), the tests (tests/conftest.py) and the benchmarks
-(bench/) all build the function's process the same way from here: `Credentials` seeds both
-emulators, `function_env` is the function's settings against them, `process_env` the rest of a
-server's environment, `function_command` the plain `functions-framework --target=prompt` it is
-in production. Ctrl-C on `make run` stops everything.
+`make run` (`python -m emulators.stack`) starts seven parts, four of them processes of their own:
+
+- the `prompt` function: `functions-framework --target=prompt` (a process), on $PORT (8080);
+- the AI Gateway emulator (in this process), on $GATEWAY_EMULATOR_PORT (8787);
+- the Secret Manager emulator (in this process, plaintext gRPC), on $SECRETMANAGER_EMULATOR_PORT
+  (8086), seeded with the gateway token and the OpenAI key;
+- result delivery (`emulators.delivery_stack`): the `prompt_event` function (a process) on
+  $EVENT_PORT (8081), Google's Pub/Sub emulator (a process) on $PUBSUB_EMULATOR_PORT (8085), the
+  Cloud Storage emulator (a process) on $STORAGE_EMULATOR_PORT (9023), and the Eventarc stand-in
+  (in this process) that pulls the prompts subscriptions into `prompt_event`. Without Google's
+  Pub/Sub emulator installed these four are left out and the first three run alone.
+
+The tests (tests/conftest.py) and the benchmarks (bench/) build the function's process the same
+way from here: `Credentials` seeds both emulators, `function_env` is the function's settings
+against them, `process_env` the rest of a server's environment, `function_command` the plain
+`functions-framework --target=prompt` it is in production. Ctrl-C on `make run` stops everything.
 """
 
 from __future__ import annotations
@@ -192,7 +203,7 @@ def main() -> int:
         except StartError as exc:
             raise SystemExit(f"functions-framework {exc}; see the lines above") from None
         banner = _banner(function_port, env["AIG_BASE_URL"], secret_manager.address)
-        print(banner + delivery.banner(), flush=True)
+        print(banner + delivery.banner() + _stops(delivery.started), flush=True)
         signal.signal(signal.SIGTERM, lambda *_: function.terminate())
         return function.wait()
     except KeyboardInterrupt:
@@ -206,16 +217,20 @@ def main() -> int:
 
 def _banner(port: int, gateway_url: str, secrets_address: str) -> str:
     return f"""
-  prompt function      http://localhost:{port}
-  AI Gateway emulator  {gateway_url}
-  Secret Manager emu.  {secrets_address} (plaintext gRPC)
+  prompt function      http://localhost:{port} (own process)
+  AI Gateway emulator  {gateway_url} (in this process)
+  Secret Manager emu.  {secrets_address} (plaintext gRPC, in this process)
 
   Try:
     curl -s localhost:{port} -H 'content-type: application/json' \\
       -d '{{"prompt": "Say hello"}}'
-
-  Ctrl-C stops all three.
 """
+
+
+def _stops(delivery_started: bool) -> str:
+    if delivery_started:
+        return "\n  Ctrl-C stops all seven: four own processes and three parts of this one.\n"
+    return "\n  Ctrl-C stops all three: one own process and two parts of this one.\n"
 
 
 if __name__ == "__main__":

@@ -8,10 +8,8 @@ import functools
 from typing import Any
 
 from relay import REQUEST_ID, Answer, Context, Relay, RelayError, UpstreamError, log
-from relay._bulk import BulkRuns, decode_bulk_body, item_metadata
-from relay._bulk_lines import output_line
-from relay._bulk_store import BulkStore, GsPath
-from relay._logging import redact
+from relay.bulk import BulkRuns, BulkStore, GsPath, decode_bulk_body, item_metadata, output_line
+from relay.logs import redact
 
 __all__ = [
     "BulkItemAttributes",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from relay import Answer, Settings
-from relay._delivery import Deliverer, Source, deliver_stream, requested_delivery
+from relay.delivery import Deliverer, Source, deliver_stream, requested_delivery
 
 __all__ = ["PendingOutcomes", "deliver_http", "get_deliverer"]
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from relay import ConfigError
-from relay._logformat import configure_logging, reapply
-from relay._settings import DEFAULT_LOG_LEVEL, log_level_from_env
+from relay.logs import configure_logging, reapply
+from relay.settings import DEFAULT_LOG_LEVEL, log_level_from_env
 
 __all__ = ["setup_logging"]
 

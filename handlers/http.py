@@ -29,7 +29,7 @@ from relay import (
     log,
     new_request_id,
 )
-from relay._deadline import timer
+from relay.deadline import timer
 
 from ._runtime import get_relay
 

@@ -1,10 +1,11 @@
 """The core: settings, secrets, request model, gateway client, normalization, errors and logs.
 
-Free of web-framework imports; `handlers/` adapts HTTP and CloudEvents onto `Relay`.
+Free of web-framework imports; `handlers/` adapts HTTP and CloudEvents onto `Relay`. The flat
+modules hold one concern each; `bulk`, `delivery` and `tracing` are families behind a public
+`__init__` (bulk runs and delivery load on first use, OpenTelemetry only when TRACING=otel).
 """
 
-from ._answer import new_request_id
-from ._errors import (
+from .errors import (
     BodyTimeout,
     ConfigError,
     ContentBlocked,
@@ -22,12 +23,14 @@ from ._errors import (
     UpstreamRejected,
     UpstreamTimeout,
 )
-from ._logging import log, trace_field
-from ._request import REQUEST_ID, PromptRequest, decode_prompt, decode_request
-from ._secrets import SecretManagerStore, Secrets
-from ._service import Answer, Context, Relay, config_error_answer
-from ._settings import Secret, Settings
-from ._trace_context import TraceContext
+from .logs import log, trace_field
+from .outcome import Answer, Context, config_error_answer, new_request_id
+from .request import REQUEST_ID, PromptRequest, decode_prompt, decode_request
+from .secretmanager import SecretManagerStore
+from .secrets import Secrets
+from .service import Relay
+from .settings import Secret, Settings
+from .tracing import TraceContext
 
 __all__ = [
     "REQUEST_ID",

@@ -14,7 +14,7 @@ import yaml
 
 from emulators.gateway import GatewayEmulator
 from relay import Relay, Settings
-from relay._streaming import SSEParser
+from relay.streaming import SSEParser
 from tests._paths import ROOT
 from tests._servers import FunctionServer
 

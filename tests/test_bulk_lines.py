@@ -1,4 +1,4 @@
-"""Bulk input lines and output lines: pure logic (relay/_bulk_lines.py)."""
+"""Bulk input lines and output lines: pure logic (relay/bulk/_lines.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,7 @@ import json
 import pytest
 
 from relay import InvalidRequest
-from relay._bulk_lines import (
-    MAX_BAD_LINES_SHOWN,
-    openai_line,
-    output_line,
-    parse_bulk_file,
-)
+from relay.bulk import MAX_BAD_LINES_SHOWN, openai_line, output_line, parse_bulk_file
 
 
 def jsonl(*lines: object) -> bytes:
@@ -134,7 +129,7 @@ def test_output_lines() -> None:
 
 
 def test_bulk_bodies_told_from_prompts() -> None:
-    from relay._bulk import decode_bulk_body
+    from relay.bulk import decode_bulk_body
 
     assert decode_bulk_body(b'{"prompt": "bulk \\"bulk\\": x"}') is None
     assert decode_bulk_body(b'{"prompt": "hi"}') is None

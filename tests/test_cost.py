@@ -12,7 +12,7 @@ import pytest
 
 from emulators.gateway import GatewayEmulator
 from relay import ConfigError, Settings
-from relay._cost import (
+from relay.cost import (
     PRICE_TABLE,
     Price,
     call_cost,

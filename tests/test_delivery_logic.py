@@ -14,9 +14,9 @@ from google.api_core import exceptions as google_errors
 
 from handlers.event import cache_keyed
 from relay import ConfigError, InvalidRequest, Settings, decode_request
-from relay._delivery import Deliverer, deliver_stream, requested_delivery
-from relay._request import BatchRequest
-from relay._streaming import sse
+from relay.delivery import Deliverer, deliver_stream, requested_delivery
+from relay.request import BatchRequest
+from relay.streaming import sse
 
 
 # google-api-core's exception classes are untyped; build them through one typed door.

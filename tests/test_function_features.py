@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from emulators.gateway import GatewayEmulator
-from relay._streaming import SSEParser
+from relay.streaming import SSEParser
 from tests._openapi import check_exchange
 from tests._servers import FunctionServer
 from tests._tool_loop import WEATHER

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from relay import Relay, Settings
-from relay._logging import FIELDS_ATTR
+from relay.logs import FIELDS_ATTR
 from tests._gateway_client import ENV, OK_CHAT, answer, make_relay, scripted
 
 

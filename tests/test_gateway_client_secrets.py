@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from relay import SecretUnavailable
-from relay._logging import FIELDS_ATTR
+from relay.logs import FIELDS_ATTR
 from tests._gateway_client import OK_CHAT, FakeStore, answer, make_relay, scripted
 
 

@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from emulators._controls import INVALID_CONTROL_CODE
-from emulators.gateway import GatewayEmulator, RecordedRequest
-from relay._streaming import SSEParser
+from emulators.gateway import INVALID_CONTROL_CODE, GatewayEmulator, RecordedRequest
+from relay.streaming import SSEParser
 from tests.conftest import TOKEN, ServerFactory
 from tests.test_function_event import event_server, pubsub_data, send
 

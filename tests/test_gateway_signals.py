@@ -17,11 +17,11 @@ from relay import (
     TraceContext,
     decode_request,
 )
-from relay._errors import UpstreamError, UpstreamRejected
-from relay._gateway_info import MAX_DLP_CHARS, MAX_HEADER_VALUE_CHARS, gateway_info
-from relay._normalize import classify_error
-from relay._request import PromptRequest
-from relay._translate import build_call
+from relay.errors import UpstreamError, UpstreamRejected
+from relay.gateway_info import MAX_DLP_CHARS, MAX_HEADER_VALUE_CHARS, gateway_info
+from relay.normalize import classify_error
+from relay.request import PromptRequest
+from relay.translate import build_call
 
 BASE = {"AIG_BASE_URL": "http://127.0.0.1:9/v1/a/g/openai", "AIG_TOKEN": "tok-abcdefgh"}
 

@@ -2,7 +2,7 @@
 
 The CPU/memory rule and every numeric validation are run through `tests._infra.evaluate`, so
 the tables below test the conditions Terraform itself evaluates; the ranges are compared with
-what the function accepts (relay._settings) by feeding the same values to Settings.from_env.
+what the function accepts (relay.settings) by feeding the same values to Settings.from_env.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 import pytest
 
 from relay import ConfigError
-from relay._settings import Settings
+from relay.settings import Settings
 from tests._infra import (
     conditions,
     evaluate,

@@ -16,11 +16,21 @@ import pytest
 
 from handlers._logsetup import _run_after
 from relay import ConfigError, Settings
-from relay import _logformat as logformat
-from relay._logformat import ACCESS_LOGGERS, OWN_LOGGERS, SERVER_LOGGERS, JsonHandler
-from relay._logging import SPAN_FIELD, TRACE_FIELD, log, redact, register_secret, trace_field
-from relay._scrub import MIN_PIECE_CHARS, scrub_tree
-from relay._settings import log_level_from_env
+from relay import logs as logformat
+from relay.logs import (
+    ACCESS_LOGGERS,
+    OWN_LOGGERS,
+    SERVER_LOGGERS,
+    SPAN_FIELD,
+    TRACE_FIELD,
+    JsonHandler,
+    log,
+    redact,
+    register_secret,
+    trace_field,
+)
+from relay.scrub import MIN_PIECE_CHARS, scrub_tree
+from relay.settings import log_level_from_env
 
 SECRET = "log-test-secret-5e4d3c2b1a"
 QUOTED_SECRET = 'log-"quoted"\\secret-99'

@@ -120,7 +120,7 @@ def test_failures_beside_the_request_are_json_lines(
 def test_uncaught_exception_at_startup_is_a_json_line() -> None:
     """sys.excepthook: a process that dies of an exception still writes only JSON."""
     code = (
-        "from handlers._logsetup import setup_logging; from relay._logging import register_secret;"
+        "from handlers._logsetup import setup_logging; from relay.logs import register_secret;"
         f"setup_logging(); register_secret({TOKEN!r}); raise ValueError('boom ' + {TOKEN!r})"
     )
     done = subprocess.run(

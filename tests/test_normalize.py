@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from relay._errors import RateLimited, UpstreamAuth, UpstreamError, UpstreamRejected
-from relay._normalize import classify_error, normalize, parse_output_json
+from relay.errors import RateLimited, UpstreamAuth, UpstreamError, UpstreamRejected
+from relay.normalize import classify_error, normalize, parse_output_json
 from tests._paths import fixture_dirs
 
 # Expected normalized fields per fixture, read off the bodies by hand (not by the code under test).

@@ -14,17 +14,10 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-import relay._errors as errors
+import relay.errors as errors
 from relay import Relay, Settings
-from relay._request import (
-    CacheOptions,
-    JsonSchema,
-    LogOptions,
-    Message,
-    PromptRequest,
-    Tool,
-    ToolChoiceFunction,
-)
+from relay.messages import Message, Tool, ToolChoiceFunction
+from relay.request import CacheOptions, JsonSchema, LogOptions, PromptRequest
 from tests._openapi import check_exchange
 from tests._paths import FIXTURES, ROOT
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from relay import InvalidRequest, ModelNotAllowed, Settings
-from relay._request import BatchRequest, PromptRequest, decode_request
-from relay._translate import build_call
+from relay.request import BatchRequest, PromptRequest, decode_request
+from relay.translate import build_call
 
 
 def settings(**env: str) -> Settings:

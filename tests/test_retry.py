@@ -6,7 +6,7 @@ import email.utils
 
 import pytest
 
-from relay._retry import (
+from relay.retry import (
     INITIAL_RETRY_DELAY,
     MAX_RETRY_AFTER_DELAY,
     MAX_RETRY_DELAY,

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from relay import Relay, Settings, UpstreamError
-from relay._streaming import ChatStream, ResponsesStream, SSEParser
+from relay.streaming import ChatStream, ResponsesStream, SSEParser
 from tests._paths import fixture_dirs
 
 # Expected (text, finish_reason, refusal?, tool call names, usage totals) read off each recording.

@@ -13,7 +13,8 @@ import pytest
 
 from emulators.gateway import GatewayEmulator
 from relay import InvalidRequest
-from relay._request import MAX_ARGUMENTS_CHARS, MessageToolCall, decode_request
+from relay.messages import MAX_ARGUMENTS_CHARS, MessageToolCall
+from relay.request import decode_request
 from tests._tool_loop import APIS, SPEC, WEATHER, follow_up, nonce, upstream_bodies
 from tests.conftest import ServerFactory
 

@@ -25,7 +25,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from emulators.gateway import GatewayEmulator
 from relay import Context, Relay, Settings, TraceContext, trace_field
-from relay._tracing_otel import OtelTracer
+from relay.tracing import OtelTracer
 from tests._otlp import OtlpReceiver
 from tests._paths import ROOT
 from tests.conftest import PROJECT, TOKEN, ServerFactory
@@ -344,7 +344,7 @@ def test_cloud_trace_is_the_default_destination(
     function's credentials (fetched lazily: nothing is sent here)."""
     from google.auth.transport.requests import AuthorizedSession
 
-    from relay._tracing_otel import CLOUD_TRACE_OTLP_ENDPOINT, _exporter, _google_session
+    from relay.tracing import CLOUD_TRACE_OTLP_ENDPOINT, cloud_trace_session, span_exporter
 
     key = tmp_path / "adc.json"
     key.write_text(
@@ -359,9 +359,9 @@ def test_cloud_trace_is_the_default_destination(
     )
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
     settings = Settings.from_env({"AIG_TOKEN": TOKEN, "AIG_BASE_URL": "http://x/openai"})
-    exporter = _exporter(settings)
+    exporter = span_exporter(settings)
     assert exporter._endpoint == CLOUD_TRACE_OTLP_ENDPOINT
-    assert isinstance(_google_session(), AuthorizedSession)
+    assert isinstance(cloud_trace_session(), AuthorizedSession)
 
 
 def test_cloud_trace_without_credentials_is_a_config_error(
@@ -369,7 +369,7 @@ def test_cloud_trace_without_credentials_is_a_config_error(
 ) -> None:
     """No credentials for Cloud Trace: a ConfigError that says what to set, not a traceback."""
     from relay import ConfigError
-    from relay._tracing import make_tracer
+    from relay.tracing import make_tracer
 
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
     settings = Settings.from_env(

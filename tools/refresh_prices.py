@@ -3,7 +3,7 @@
 genai-prices (pydantic/genai-prices, MIT) keeps LLM prices checked against the providers' own
 pages. The function does not import it at run time (about half a second of imports and a
 150 ms first call: see docs/cost-and-tracing.md); this script copies the OpenAI part of its data
-into a small JSON table that relay/_cost.py reads. Run it in a virtualenv that has genai-prices
+into a small JSON table that relay/cost.py reads. Run it in a virtualenv that has genai-prices
 installed, then review and commit the diff.
 """
 

@@ -1,0 +1,314 @@
+"""The relay: a request body in, one contract answer out, with one log line per request.
+
+Free of any web framework, so the HTTP handler, the CloudEvent handler, tests and benchmarks all
+drive this same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncGenerator, Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import msgspec
+
+from . import tracing
+from .cost import call_cost, custom_cost_header
+from .errors import InternalError, InvalidRequest, RelayError, UpstreamError, UpstreamTimeout
+from .gateway import GatewayClient
+from .gateway_info import gateway_info, header_value
+from .normalize import normalize, parse_output_json
+from .outcome import (
+    Answer,
+    Context,
+    Outcomes,
+    Run,
+    new_request_id,
+    request_id_from_raw,
+)
+from .request import BatchRequest, PromptRequest, decode_prompt, decode_request
+from .scrub import StreamScrubber, scrub_tree
+from .secrets import Secrets, SecretStore
+from .settings import Settings
+from .streaming import UpstreamStream, sse
+from .translate import UpstreamCall, build_call
+
+__all__ = ["STREAM_READER_GRACE_SECONDS", "Relay"]
+
+# A streaming caller gets this long past the request's deadline to take the last events; a
+# reader that stops reading cannot hold the request (and its upstream connection) longer.
+STREAM_READER_GRACE_SECONDS = 5.0
+
+
+class Relay:
+    """Runs prompts through the gateway. One instance per process; safe to share across tasks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        secret_store: Callable[[], SecretStore] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        tracer: tracing.Tracer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.secrets = Secrets(settings, secret_store, clock=clock)
+        self.gateway = GatewayClient(settings, self.secrets, transport=transport, clock=clock)
+        self.clock = clock
+        self.outcomes = Outcomes(settings.log_prompts, clock)
+        self.tracer = tracer or tracing.make_tracer(settings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Relay:
+        """A Relay configured from the environment; raises ConfigError naming a bad setting."""
+        return cls(Settings.from_env(os.environ if env is None else env))
+
+    async def aclose(self) -> None:
+        """Release pooled connections (and flush spans)."""
+        await self.gateway.aclose()
+        self.tracer.shutdown()
+
+    async def answer(self, body: bytes, context: Context | None = None) -> Answer:
+        """Answer a raw request body: one prompt or a batch."""
+        context = context or Context()
+        started = self.clock()
+        try:
+            request = decode_request(body)
+        except InvalidRequest as exc:
+            request_id = request_id_from_raw(body) or context.request_id or new_request_id()
+            return self.refuse(exc, request_id, context, started=started)
+        if isinstance(request, BatchRequest):
+            return await self.answer_batch(request, context)
+        return await self.answer_request(request, context, started=started)
+
+    async def answer_batch(self, batch: BatchRequest, context: Context | None = None) -> Answer:
+        """Answer `{"requests": [...]}`: items run concurrently, under one deadline, in order."""
+        context = context or Context()
+        limit = self.settings.batch_max_items
+        if len(batch.requests) > limit:
+            error = InvalidRequest(f"requests: at most {limit} items (BATCH_MAX_ITEMS)")
+            return self.refuse(error, new_request_id(), context)
+        gate = asyncio.Semaphore(self.settings.batch_concurrency)
+        # One deadline for the whole batch: items waiting for a slot spend the same budget, so a
+        # batch never outlives UPSTREAM_TIMEOUT_SECONDS (and the platform's timeout behind it).
+        started = self.clock()
+
+        async def one(index: int, raw: msgspec.Raw) -> dict[str, Any]:
+            async with gate:
+                item_context = Context(
+                    log_fields={**context.log_fields, "batch_index": index},
+                    default_metadata=context.default_metadata,
+                    allow_stream=False,
+                    trace=context.trace,
+                )
+                try:
+                    request = decode_prompt(bytes(raw))
+                except InvalidRequest as exc:
+                    exc.message = f"requests[{index}]: {exc.message}"
+                    rid = request_id_from_raw(bytes(raw)) or new_request_id()
+                    return self.refuse(exc, rid, item_context, started=started).body
+                if request.stream:
+                    error = InvalidRequest(f"requests[{index}].stream: batch items cannot stream")
+                    rid = request.request_id or new_request_id()
+                    return self.refuse(error, rid, item_context, started=started).body
+                answer = await self.answer_request(request, item_context, started=started)
+                if answer.error is not None:
+                    answer.body["error"]["message"] = f"requests[{index}]: {answer.error.message}"
+                return answer.body
+
+        results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(batch.requests)))
+        return Answer(200, {"ok": all(r["ok"] for r in results), "results": list(results)})
+
+    def reject(self, error: RelayError, context: Context | None = None) -> Answer:
+        """Answer a request refused before its body was read (method, media type, size)."""
+        context = context or Context()
+        return self.refuse(error, context.request_id or new_request_id(), context)
+
+    def refuse(
+        self,
+        error: RelayError,
+        request_id: str,
+        context: Context,
+        *,
+        started: float | None = None,
+    ) -> Answer:
+        """Answer a request refused before it ran (its body, a batch's limits): one log line."""
+        return self.outcomes.failure(error, self._begin(request_id, context, started))
+
+    async def answer_request(
+        self,
+        request: PromptRequest,
+        context: Context | None = None,
+        *,
+        started: float | None = None,
+    ) -> Answer:
+        """Answer one validated prompt."""
+        context = context or Context()
+        request_id = request.request_id or context.request_id or new_request_id()
+        run = self._begin(request_id, context, started, request)
+        try:
+            run.call = self._call_for(request, context)
+            run.trace = self.tracer.call(run.call.api, run.call.model, context.trace)
+            with tracing.current(run.trace):
+                if run.call.stream:
+                    return await self._open_stream(run)
+                result = await self._answer_plain(run)
+        except asyncio.CancelledError as exc:
+            # The caller hung up (the handler cancels us): the upstream call is cancelled with
+            # this task and nothing is retried for it.
+            run.trace.end(error=exc)
+            self.outcomes.disconnect(run)
+            raise
+        except InternalError as exc:
+            # A bug met on the way (a request HTTP refuses, say): its cause is logged in full.
+            run.trace.end(error=exc)
+            return self.outcomes.failure(self.outcomes.internal(exc.__cause__ or exc, run), run)
+        except RelayError as exc:
+            run.trace.end(error=exc)
+            return self.outcomes.failure(exc, run)
+        except Exception as exc:
+            run.trace.end(error=exc)
+            return self.outcomes.failure(self.outcomes.internal(exc, run), run)
+        except BaseException as exc:  # shutting down: the span still ends
+            run.trace.end(error=exc)
+            raise
+        run.trace.end(result)
+        self.outcomes.success(result, run)
+        return Answer(200, result)
+
+    def _begin(
+        self,
+        request_id: str,
+        context: Context,
+        started: float | None,
+        request: PromptRequest | None = None,
+    ) -> Run:
+        """The request's Run: its deadline is UPSTREAM_TIMEOUT_SECONDS after it `started`."""
+        started = self.clock() if started is None else started
+        deadline = started + self.settings.upstream_timeout
+        return Run(request_id, started, deadline, context, request)
+
+    def _call_for(self, request: PromptRequest, context: Context) -> UpstreamCall:
+        call = build_call(
+            request,
+            self.settings,
+            default_metadata=context.default_metadata,
+            trace=context.trace,
+            allow_stream=context.allow_stream,
+        )
+        price = self.settings.custom_prices.get(call.model.lower())
+        if price is None:
+            return call
+        # A negotiated price for the model: the gateway is told, so its analytics agree.
+        return replace(
+            call, headers={**call.headers, "cf-aig-custom-cost": custom_cost_header(price)}
+        )
+
+    async def _answer_plain(self, run: Run) -> dict[str, Any]:
+        """One call, its JSON answer normalized into the result."""
+        assert run.call is not None and run.request is not None
+        call, raw = run.call, []
+
+        def parse(data: Any) -> dict[str, Any]:
+            raw.append(data)
+            return normalize(call.api, data)
+
+        reply = await self.gateway.send(call, parse, deadline=run.deadline, tally=run.tally)
+        result = self._result(run, reply.value, reply.headers)
+        if run.request.include_raw:
+            # Scrubbed like every other string from upstream: an upstream may echo a credential.
+            result["raw"] = scrub_tree(raw[-1])
+        return result
+
+    def _result(
+        self, run: Run, fields: dict[str, Any], headers: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The contract's result from upstream's normalized `fields` and the gateway's headers."""
+        assert run.call is not None and run.request is not None
+        # Every string from upstream is scrubbed before it is used (output_json parses the
+        # scrubbed text).
+        fields = scrub_tree(fields)
+        if run.request.json_schema is not None:
+            parse_output_json(fields)
+        model = fields["model"] or run.call.model
+        gateway = gateway_info(headers)
+        cost: float | None = 0.0  # a gateway cache hit reached no provider: it cost nothing
+        if gateway["cache_status"] != "HIT":
+            custom = self.settings.custom_prices
+            cost = call_cost(fields.get("usage"), model, requested=run.call.model, custom=custom)
+        return {
+            "ok": True,
+            "request_id": run.request_id,
+            "api": run.call.api,
+            **fields,
+            "model": model,
+            "gateway": gateway,
+            "cost_usd": cost,
+            "latency_ms": self.outcomes.elapsed_ms(run.started),
+            "attempts": run.tally.attempts,
+        }
+
+    async def _open_stream(self, run: Run) -> Answer:
+        """Open the upstream stream; failures up to its first byte are ordinary error answers."""
+        assert run.call is not None
+        reply = await self.gateway.open_stream(run.call, deadline=run.deadline, tally=run.tally)
+        run.tally.gateway_log_id = header_value(reply.headers, "cf-aig-log-id")
+        return Answer(
+            200,
+            {},
+            {"cache-control": "no-cache", "x-accel-buffering": "no"},
+            events=self._relay_stream(reply.value, run),
+            events_deadline=run.deadline + STREAM_READER_GRACE_SECONDS,
+        )
+
+    async def _relay_stream(
+        self, response: httpx.Response, run: Run
+    ) -> AsyncGenerator[bytes, None]:
+        """Pass text on as `delta` events, then one `result` (or `error`) event."""
+        assert run.call is not None
+        upstream = UpstreamStream(response, run.call.api)
+        # A credential split across deltas is caught whole (see StreamScrubber).
+        scrubber = StreamScrubber()
+        ended = False
+        try:
+            async for text in upstream.texts(run.deadline, self.clock):
+                if clean := scrubber.feed(text):
+                    yield sse("delta", {"text": clean})
+            if rest := scrubber.flush():
+                yield sse("delta", {"text": rest})
+            assert upstream.fields is not None
+            result = self._result(run, upstream.fields, response.headers)
+            run.trace.end(result)
+            self.outcomes.success(result, run)
+            ended = True
+            yield sse("result", result)
+        except Exception as exc:
+            error = self._stream_error(exc, run)
+            run.trace.end(error=error)
+            failure = self.outcomes.failure(error, run)
+            ended = True
+            yield sse("error", failure.body)
+        finally:
+            with contextlib.suppress(Exception):
+                await response.aclose()
+            if not ended:
+                run.trace.end(error="client_disconnected")
+                # The caller went away (or stopped reading) mid-stream: nothing was answered,
+                # but the call is logged.
+                self.outcomes.disconnect(run)
+
+    def _stream_error(self, exc: Exception, run: Run) -> RelayError:
+        """The contract error for a failure after a stream's first byte."""
+        if isinstance(exc, RelayError):
+            return exc
+        if isinstance(exc, TimeoutError):
+            return UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out during the stream")
+        if isinstance(exc, httpx.HTTPError | msgspec.DecodeError):
+            return UpstreamError(f"the upstream stream broke off ({type(exc).__name__})")
+        return self.outcomes.internal(exc, run)
