@@ -244,11 +244,12 @@ class GatewayClient:
                 UpstreamError(f"could not reach the gateway ({type(exc).__name__})")
             ) from exc
         except httpx.TransportError as exc:
-            # The whole request went out and the connection dropped before an answer: the
-            # provider may have run (and billed) it, so, like an unusable 2xx, never retried.
+            # The whole request went out, then the connection dropped or the answer broke before
+            # its head: the provider may have run (and billed) it, so, like an unusable 2xx,
+            # never retried.
             raise UpstreamError(
-                f"the connection dropped after the request was sent ({type(exc).__name__}); "
-                "the gateway may have run it, so it was not sent again"
+                f"the gateway's answer broke off after the request was sent "
+                f"({type(exc).__name__}); it may have run, so it was not sent again"
             ) from exc
         if response.status_code < 400:
             return response
