@@ -248,8 +248,8 @@ class GatewayClient:
             # its head: the provider may have run (and billed) it, so, like an unusable 2xx,
             # never retried.
             raise UpstreamError(
-                f"the gateway's answer broke off after the request was sent "
-                f"({type(exc).__name__}); it may have run, so it was not sent again"
+                f"the connection broke before the gateway's answer began ({type(exc).__name__});"
+                " the request was sent whole and may have run, so it was not sent again"
             ) from exc
         if response.status_code < 400:
             return response
