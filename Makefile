@@ -10,11 +10,11 @@ CHECKOV_VERSION ?= 3.3.30
 # genai-prices is only a source for relay/_prices.json (make prices), never a runtime import.
 PRICES_VENV ?= .venv-prices
 GENAI_PRICES_VERSION ?= 0.2.3
-# The same for the client generator tests/test_openapi_client.py runs on openapi.yaml.
+# The same for the client generator tests/process/test_openapi_client.py runs on openapi.yaml.
 CLIENT_GEN_VENV ?= .venv-openapi-client
 CLIENT_GEN_VERSION ?= 0.29.1
 
-.PHONY: install run test lint typecheck pytest infra-check infra-docs bench prices clean
+.PHONY: install run test test-fast lint typecheck pytest infra-check infra-docs bench prices clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ run: install
 
 ## make test: the whole check (lint, types, tests, infra)
 test: lint typecheck pytest infra-check
+
+## make test-fast: the in-process tests only (tests/unit, tests/emulators), not those marked slow
+test-fast: install
+	$(BIN)/pytest -m "not slow" tests/unit tests/emulators
 
 lint: install
 	$(BIN)/ruff check .

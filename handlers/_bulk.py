@@ -1,37 +1,12 @@
-"""Bulk runs in the two handlers (docs/bulk.md): `bulk` / `bulk_status` bodies to `prompt`, and
-bulk items (messages with `bulk_id`, `custom_id`, `bulk_output` attributes) in `prompt_event`."""
+"""`bulk` / `bulk_status` bodies to `prompt` (docs/bulk.md); bulk items run in `relay.bulk`."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from typing import Any
-
-from relay import REQUEST_ID, Answer, Context, Relay, RelayError, UpstreamError, log
-from relay.bulk import BulkRuns, BulkStore, GsPath, decode_bulk_body, item_metadata, output_line
+from relay import Answer, Context, Relay, RelayError, UpstreamError, log
+from relay.bulk import BulkRuns, decode_bulk_body, shared_store
 from relay.logs import redact
 
-__all__ = [
-    "BulkItemAttributes",
-    "answer_bulk",
-    "bulk_attributes",
-    "dead_letter_deliveries",
-    "finish_dead_lettered",
-    "run_bulk_item",
-]
-
-# Pub/Sub adds this attribute (with the source subscription's) when it forwards a message to a
-# dead-letter topic; the emulator does the same.
-DEAD_LETTER_COUNT = "CloudPubSubDeadLetterSourceDeliveryCount"
-
-_store: BulkStore | None = None
-
-
-def _get_store(relay: Relay) -> BulkStore:
-    global _store
-    if _store is None:
-        _store = BulkStore(relay.settings.project)
-    return _store
+__all__ = ["answer_bulk"]
 
 
 async def answer_bulk(relay: Relay, body: bytes, context: Context) -> Answer | None:
@@ -40,7 +15,7 @@ async def answer_bulk(relay: Relay, body: bytes, context: Context) -> Answer | N
         request = decode_bulk_body(body)
         if request is None:
             return None
-        runs = BulkRuns(_get_store(relay), relay.settings.bulk_topic)
+        runs = BulkRuns(shared_store(relay), relay.settings.bulk_topic)
         answer = await runs.answer(request)
     except RelayError as exc:
         return relay.reject(exc, context)
@@ -56,102 +31,3 @@ async def answer_bulk(relay: Relay, body: bytes, context: Context) -> Answer | N
         )
     log("INFO", "bulk call answered", bulk=answer, **context.log_fields)
     return Answer(200, answer)
-
-
-BulkItemAttributes = tuple[str, str, GsPath]
-
-
-def bulk_attributes(attributes: Any) -> BulkItemAttributes | None:
-    """(bulk id, custom id, output folder) when a message is a bulk item, else None."""
-    if not isinstance(attributes, dict):
-        return None
-    bulk_id, custom_id, output = (
-        attributes.get(k) for k in ("bulk_id", "custom_id", "bulk_output")
-    )
-    if not (isinstance(bulk_id, str) and isinstance(custom_id, str) and isinstance(output, str)):
-        return None
-    if not REQUEST_ID.match(custom_id) or custom_id.startswith("_bulk"):
-        return None
-    try:
-        return bulk_id, custom_id, GsPath.parse(output, "bulk_output", folder=True)
-    except RelayError:
-        return None
-
-
-async def run_bulk_item(
-    relay: Relay, body: bytes | RelayError, item: BulkItemAttributes, context: Context
-) -> bool:
-    """Run one item and write its outcome once; True when finished (written, or found written),
-    False for a retryable failure (Pub/Sub redelivers)."""
-    bulk_id, custom_id, output = item
-    store = _get_store(relay)
-    target = output.child(f"{custom_id}.json")
-    fields = {"bulk_id": bulk_id, "custom_id": custom_id, **context.log_fields}
-    if await asyncio.to_thread(store.exists, target):
-        # A redelivery after success: neither run (billed) nor written again.
-        log("INFO", "bulk item already finished; not run again", **fields)
-        return True
-    if isinstance(body, RelayError):
-        answer = relay.reject(body, context)  # a message refused before it could run
-    else:
-        answer = await relay.answer(body, context)
-    if answer.error is not None and answer.error.retryable:
-        log("WARNING", "bulk item failed transiently; Pub/Sub redelivers it", **fields)
-        return False
-    outcome = answer.body
-    written = await asyncio.to_thread(
-        functools.partial(store.create, look_first=False),
-        target,
-        output_line(custom_id, outcome),
-        "application/json",
-        item_metadata(outcome),
-    )
-    log(
-        "INFO",
-        "bulk item finished" if written else "bulk item was written by another delivery",
-        ok=bool(outcome.get("ok")),
-        **fields,
-    )
-    return True
-
-
-def dead_letter_deliveries(attributes: Any) -> str | None:
-    """How many deliveries Pub/Sub made before it dead-lettered this message; None when the
-    message is not a dead letter."""
-    if not isinstance(attributes, dict):
-        return None
-    count = attributes.get(DEAD_LETTER_COUNT)
-    return count[:20] if isinstance(count, str) else None
-
-
-async def finish_dead_lettered(
-    relay: Relay, item: BulkItemAttributes, deliveries: str, context: Context
-) -> bool:
-    """A bulk item Pub/Sub gave up on: written as its final error line (counted as
-    dead-lettered), never run again. True when finished (written, or found written)."""
-    bulk_id, custom_id, output = item
-    error = UpstreamError(
-        f"dead-lettered: Pub/Sub gave up after {deliveries} deliveries that each failed "
-        "retryably (rate limit, upstream failure, timeout or crash; the log lines with this "
-        "request_id say which); submit it again in a new run to retry"
-    ).to_dict()
-    outcome = {"ok": False, "request_id": custom_id, "error": error}
-    written = await asyncio.to_thread(
-        _get_store(relay).create,
-        output.child(f"{custom_id}.json"),
-        output_line(custom_id, outcome),
-        "application/json",
-        item_metadata(outcome, dead_lettered=True),
-    )
-    log(
-        "ERROR" if written else "INFO",
-        "bulk item dead-lettered; written as an error line"
-        if written
-        else "dead-lettered bulk item was already finished; left as it is",
-        event="bulk_dead_lettered",
-        deliveries=deliveries,
-        bulk_id=bulk_id,
-        custom_id=custom_id,
-        **context.log_fields,
-    )
-    return True

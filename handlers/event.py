@@ -32,14 +32,14 @@ from relay import (
     TraceContext,
     log,
 )
-
-from ._bulk import (
+from relay.bulk import (
     BulkItemAttributes,
     bulk_attributes,
     dead_letter_deliveries,
     finish_dead_lettered,
     run_bulk_item,
 )
+
 from ._dedup import Deduplicator
 from ._delivery import Pending, PendingOutcomes, get_deliverer
 from ._runtime import get_relay
