@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bench._procs import tree_peak_kib
+from bench import tree_peak_kib
 from tests.support.constants import OPENAI_KEY, TOKEN
 from tests.support.hostile import HostileUpstream
 from tests.support.servers import ANSWERS, FunctionServer, ServerFactory
