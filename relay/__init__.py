@@ -7,6 +7,7 @@ modules hold one concern each; `bulk`, `delivery` and `tracing` are families beh
 
 from .errors import (
     BodyTimeout,
+    BudgetExceeded,
     ConfigError,
     ContentBlocked,
     InternalError,
@@ -14,6 +15,7 @@ from .errors import (
     MethodNotAllowed,
     ModelNotAllowed,
     PayloadTooLarge,
+    PolicyDenied,
     RateLimited,
     RelayError,
     SecretUnavailable,
@@ -36,6 +38,7 @@ __all__ = [
     "REQUEST_ID",
     "Answer",
     "BodyTimeout",
+    "BudgetExceeded",
     "BulkBody",
     "ConfigError",
     "ContentBlocked",
@@ -45,6 +48,7 @@ __all__ = [
     "MethodNotAllowed",
     "ModelNotAllowed",
     "PayloadTooLarge",
+    "PolicyDenied",
     "PromptRequest",
     "RateLimited",
     "Relay",
