@@ -40,6 +40,7 @@ from relay.bulk import (
     item_cache_id,
     run_bulk_item,
 )
+from relay.identity import Identity
 
 from ._dedup import Deduplicator
 from ._delivery import Pending, PendingOutcomes, get_deliverer
@@ -70,8 +71,10 @@ async def handle_event(event: CloudEvent) -> None:
     request_id = attributes.get("request_id") if isinstance(attributes, dict) else None
     if not (isinstance(request_id, str) and REQUEST_ID.match(request_id)):
         request_id = f"pubsub-{message_id}"[:128]  # absent, or not the contract's shape
+    item = bulk_attributes(attributes)
     context = Context(
         log_fields={"source": "pubsub", "pubsub_message_id": message_id[:128]},
+        identity=Identity(source="bulk" if item else "pubsub", bulk=item[0] if item else None),
         request_id=request_id,
         # Nobody reads an event's answer as it arrives: a `stream: true` payload runs plainly.
         allow_stream=False,
@@ -80,7 +83,6 @@ async def handle_event(event: CloudEvent) -> None:
         or TraceContext.from_attributes({"traceparent": event.get("traceparent")}),
     )
 
-    item = bulk_attributes(attributes)
     dead_letter = dead_letter_deliveries(attributes)
 
     async def work() -> bool:

@@ -7,6 +7,7 @@ modules hold one concern each; `bulk`, `delivery` and `tracing` are families beh
 
 from .errors import (
     BodyTimeout,
+    BudgetExceeded,
     ConfigError,
     ContentBlocked,
     InternalError,
@@ -14,6 +15,7 @@ from .errors import (
     MethodNotAllowed,
     ModelNotAllowed,
     PayloadTooLarge,
+    PolicyDenied,
     RateLimited,
     RelayError,
     SecretUnavailable,
@@ -25,7 +27,7 @@ from .errors import (
 )
 from .logs import log, trace_field
 from .outcome import Answer, Context, config_error_answer, new_request_id
-from .request import REQUEST_ID, PromptRequest, decode_prompt, decode_request
+from .request import REQUEST_ID, BulkBody, PromptRequest, decode_prompt, decode_request
 from .secretmanager import SecretManagerStore
 from .secrets import Secrets
 from .service import Relay
@@ -36,6 +38,8 @@ __all__ = [
     "REQUEST_ID",
     "Answer",
     "BodyTimeout",
+    "BudgetExceeded",
+    "BulkBody",
     "ConfigError",
     "ContentBlocked",
     "Context",
@@ -44,6 +48,7 @@ __all__ = [
     "MethodNotAllowed",
     "ModelNotAllowed",
     "PayloadTooLarge",
+    "PolicyDenied",
     "PromptRequest",
     "RateLimited",
     "Relay",

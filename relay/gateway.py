@@ -1,9 +1,10 @@
 """The gateway client: one upstream call, retried by the policy in `retry`, inside one deadline.
 
-One keep-alive pool per process (`_pools`) carries every attempt; credentials come from
+One keep-alive pool per process (`transport`) carries every attempt; credentials come from
 `secrets.CredentialSource`. The whole call (every attempt, every wait, and every byte of every
 body) ends by the deadline: each attempt runs under a timer for the time that is left
-(`deadline`), so a trickling body cannot outlive it.
+(`deadline`), so a trickling body cannot outlive it. A plain answer comes back as decoded JSON
+with its headers and status (`Reply`); making a result of it is the service's job.
 The caller's `Tally` is kept up to date as attempts are made, so however the call ends, the
 request's answer and log line say how many upstream calls it took.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -21,41 +22,57 @@ import httpx
 import msgspec
 
 from . import tracing
-from ._pools import GatewayPool
 from .deadline import timer
 from .errors import (
+    BudgetExceeded,
     ContentBlocked,
     InternalError,
+    PolicyDenied,
+    RateLimited,
     RelayError,
     UpstreamAuth,
     UpstreamError,
     UpstreamTimeout,
 )
+from .fallbacks import unified_base_url
 from .logs import log
 from .normalize import classify_error
 from .outcome import Tally
-from .retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
+from .retry import (
+    MIN_ATTEMPT_SECONDS,
+    capacity_unavailable,
+    parse_retry_after,
+    retry_delay,
+    should_retry_status,
+)
 from .secrets import Credentials, CredentialSource, Secrets
 from .settings import Settings
-from .translate import UpstreamCall, attempt_headers
+from .translate import UpstreamCall
+from .transport import GatewayPool
+from .upstream_headers import attempt_headers
 
 __all__ = ["GatewayClient", "Reply"]
 
 T = TypeVar("T")
+# An attempt's (trace id, span id) when tracing records it.
+SpanIds = tuple[str, str] | None
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Bodies larger than this are not what an LLM answers; refuse rather than buffer them.
 MAX_UPSTREAM_BODY_BYTES = 32 * 1024 * 1024
 # An error body is read for its message and code only.
 MAX_ERROR_BODY_BYTES = 64 * 1024
+# Failures before the request left whole: nothing reached the gateway, so they are retried.
+_UNSENT = (httpx.ConnectError, httpx.WriteError)
 
 
 @dataclass(frozen=True, slots=True)
 class Reply(Generic[T]):
-    """A successful upstream answer, parsed, with the headers the result reports."""
+    """A successful upstream answer: its decoded JSON (or the open stream), headers and status."""
 
     value: T
     headers: httpx.Headers
+    status: int
 
 
 class _Retryable(Exception):
@@ -82,25 +99,24 @@ class GatewayClient:
         self._clock = clock
         self._rand = rand
         self._pools = GatewayPool(settings.base_url, transport)
+        # The gateway's unified endpoint, for dynamic routes (only when the base URL allows it).
+        unified = unified_base_url(settings.base_url)
+        self._unified = GatewayPool(unified, transport) if unified is not None else None
         self._credentials = CredentialSource(settings, secrets, clock, self._pools.warm)
 
     async def aclose(self) -> None:
         """Close pooled connections."""
         await self._pools.aclose()
+        if self._unified is not None:
+            await self._unified.aclose()
 
-    async def send(
-        self, call: UpstreamCall, parse: Callable[[Any], T], *, deadline: float, tally: Tally
-    ) -> Reply[T]:
-        """POST `call`, retrying per policy until `deadline` (a `clock()` value).
-
-        `parse` turns the decoded JSON into the caller's value; an UpstreamError it raises (a body
-        of the wrong shape) is retried like any other upstream failure.
+    async def send(self, call: UpstreamCall, *, deadline: float, tally: Tally) -> Reply[Any]:
+        """POST `call`, retrying per policy until `deadline` (a `clock()` value); the answer's
+        JSON decoded. Its shape is the caller's to check (see `_attempt` on unusable answers).
         """
 
-        async def attempt(
-            credentials: Credentials, traced: Mapping[str, str]
-        ) -> tuple[T, httpx.Headers]:
-            return await self._attempt(call, credentials, parse, deadline, traced, tally)
+        async def attempt(credentials: Credentials, span_ids: SpanIds) -> Reply[Any]:
+            return await self._attempt(call, credentials, deadline, span_ids, tally)
 
         return await self._retrying(attempt, deadline, tally)
 
@@ -113,17 +129,15 @@ class GatewayClient:
         caller owns the response (and must close it).
         """
 
-        async def attempt(
-            credentials: Credentials, traced: Mapping[str, str]
-        ) -> tuple[httpx.Response, httpx.Headers]:
-            response = await self._post(call, credentials, deadline, traced, tally)
-            return response, response.headers
+        async def attempt(credentials: Credentials, span_ids: SpanIds) -> Reply[httpx.Response]:
+            response = await self._post(call, credentials, deadline, span_ids, tally)
+            return Reply(response, response.headers, response.status_code)
 
         return await self._retrying(attempt, deadline, tally)
 
     async def _retrying(
         self,
-        attempt: Callable[[Credentials, Mapping[str, str]], Awaitable[tuple[T, httpx.Headers]]],
+        attempt: Callable[[Credentials, SpanIds], Awaitable[Reply[T]]],
         deadline: float,
         tally: Tally,
     ) -> Reply[T]:
@@ -139,9 +153,9 @@ class GatewayClient:
             tally.gateway_log_id = None  # only the attempt that decides the call reports one
             span = tracing.attempt()
             try:
-                value, headers = await attempt(credentials, span.headers)
+                reply = await attempt(credentials, span.span_ids)
                 span.end()
-                return Reply(value, headers)
+                return reply
             except _Retryable as failed:
                 span.end(failed.error)
                 error = failed.error
@@ -174,7 +188,10 @@ class GatewayClient:
         """The wait before another attempt, or None when there is to be none."""
         if isinstance(error, UpstreamTimeout) or retries >= self._settings.max_retries:
             return None
-        delay = retry_delay(retries, retry_after, self._rand)
+        slow = isinstance(error, RateLimited) and capacity_unavailable(
+            error.message, error.upstream_code
+        )
+        delay = retry_delay(retries, retry_after, self._rand, slow=slow)
         if delay is None or delay + MIN_ATTEMPT_SECONDS > deadline - self._clock():
             return None  # no wait is started that the deadline would cut short
         return delay
@@ -183,15 +200,15 @@ class GatewayClient:
         self,
         call: UpstreamCall,
         credentials: Credentials,
-        parse: Callable[[Any], T],
         deadline: float,
-        traced: Mapping[str, str],
+        span_ids: SpanIds,
         tally: Tally,
-    ) -> tuple[T, httpx.Headers]:
-        response = await self._post(call, credentials, deadline, traced, tally)
-        # One rule for "upstream said 2xx but we cannot use the answer" (cut off, not JSON, the
-        # wrong shape, a failed run): never retried here. The provider may have run and billed
-        # it, so another attempt could bill it again; the caller gets upstream_error and decides.
+    ) -> Reply[Any]:
+        response = await self._post(call, credentials, deadline, span_ids, tally)
+        # One rule for "upstream said 2xx but we cannot use the answer" (cut off, not JSON, and
+        # in the service the wrong shape or a failed run): never retried. The provider may have
+        # run and billed it, so another attempt could bill it again; the caller gets
+        # upstream_error (with upstream_status) and decides.
         try:
             body = await self._read(response, deadline, MAX_UPSTREAM_BODY_BYTES)
         except _Retryable as failed:
@@ -205,41 +222,48 @@ class GatewayClient:
                 f"({kind[:60]})",
                 upstream_status=response.status_code,
             ) from exc
-        try:
-            return parse(data), response.headers
-        except UpstreamError as exc:
-            exc.upstream_status = exc.upstream_status or response.status_code
-            raise
+        return Reply(data, response.headers, response.status_code)
 
     async def _post(
         self,
         call: UpstreamCall,
         credentials: Credentials,
         deadline: float,
-        traced: Mapping[str, str],
+        span_ids: SpanIds,
         tally: Tally,
     ) -> httpx.Response:
         """One POST; returns a 2xx response with its body unread, raises for anything else."""
         remaining = deadline - self._clock()
-        request = self._pools.request(
+        pools = self._unified if call.unified and self._unified is not None else self._pools
+        request = pools.request(
             "POST",
             call.path,
             msgspec.json.encode(call.body),
-            attempt_headers(call, credentials, remaining, traced),
+            attempt_headers(
+                call.headers, credentials, remaining, span_ids, provider_key=not call.unified
+            ),
             timeout=remaining,
             connect=min(CONNECT_TIMEOUT_SECONDS, remaining),
         )
         try:
             async with timer(deadline, self._clock):
-                response = await self._pools.send(request)
+                response = await pools.send(request)
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise self._timed_out(exc, deadline) from exc
         except httpx.LocalProtocolError as exc:
             # We built a request HTTP refuses: a bug, not a gateway fault, so never retried.
             raise InternalError("the upstream request could not be sent") from exc
-        except httpx.TransportError as exc:
+        except _UNSENT as exc:
             raise _Retryable(
                 UpstreamError(f"could not reach the gateway ({type(exc).__name__})")
+            ) from exc
+        except httpx.TransportError as exc:
+            # The whole request went out, then the connection dropped or the answer broke before
+            # its head: the provider may have run (and billed) it, so, like an unusable 2xx,
+            # never retried.
+            raise UpstreamError(
+                f"the connection broke before the gateway's answer began ({type(exc).__name__});"
+                " the request was sent whole and may have run, so it was not sent again"
             ) from exc
         if response.status_code < 400:
             return response
@@ -247,8 +271,10 @@ class GatewayClient:
         retry_after = parse_retry_after(response.headers)
         error = classify_error(response.status_code, body, retry_after=retry_after)
         tally.gateway_log_id = (response.headers.get("cf-aig-log-id") or "")[:256] or None
-        if isinstance(error, ContentBlocked):
-            raise error  # the same content would be blocked again, whatever the headers say
+        if isinstance(error, ContentBlocked | BudgetExceeded | PolicyDenied):
+            # The same content would be blocked again, a used-up budget stays used up until its
+            # window resets, a policy refuses again: whatever the headers say, never retried.
+            raise error
         if should_retry_status(response.status_code, response.headers, error.upstream_code):
             raise _Retryable(error, retry_after)
         if isinstance(error, UpstreamAuth):

@@ -18,8 +18,9 @@ from typing import Any
 import msgspec
 
 from .errors import ConfigError, InternalError, RelayError
+from .identity import Identity
 from .logs import log, redact
-from .request import REQUEST_ID, PromptRequest
+from .request import PromptRequest
 from .tracing import NO_CALL, CallTrace, TraceContext
 from .translate import UpstreamCall
 
@@ -31,7 +32,6 @@ __all__ = [
     "Tally",
     "config_error_answer",
     "new_request_id",
-    "request_id_from_raw",
 ]
 
 
@@ -49,6 +49,8 @@ class Context:
     allow_stream: bool = True
     # The caller's trace (traceparent / X-Cloud-Trace-Context), passed on to the gateway.
     trace: TraceContext | None = None
+    # Who the call is for (caller, source, job, bulk run): cf-aig-metadata per IDENTITY_METADATA.
+    identity: Identity = field(default_factory=Identity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,20 +65,12 @@ class Answer:
     # `time.monotonic()` by which the caller must have taken them.
     events: AsyncGenerator[bytes, None] | None = None
     events_deadline: float | None = None
+    # The body's own `deliver` flag (a prompt's or a batch's), for the handler that delivers.
+    deliver: bool | None = None
 
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
-
-
-def request_id_from_raw(body: bytes) -> str | None:
-    """Echo the caller's request_id even when the rest of the body is invalid."""
-    try:
-        data = msgspec.json.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
-    value = data.get("request_id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and REQUEST_ID.match(value) else None
 
 
 @dataclass(slots=True)
@@ -106,6 +100,19 @@ class Run:
     call: UpstreamCall | None = None
     trace: CallTrace = NO_CALL
     tally: Tally = field(default_factory=Tally)
+    # The models asked for so far, in order, and why each one before the last was given up.
+    models_tried: list[str] = field(default_factory=list)
+    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+
+    def fell_back(self, call: UpstreamCall, error: RelayError) -> None:
+        """`call`'s model was given up for the next one after `error`."""
+        self.fallbacks.append(
+            {
+                "model": call.model,
+                "error_type": error.type,
+                "upstream_status": error.upstream_status,
+            }
+        )
 
 
 class Outcomes:
@@ -169,6 +176,7 @@ class Outcomes:
             upstream_status=error.upstream_status,
             upstream_code=error.upstream_code,
             gateway_log_id=run.tally.gateway_log_id,
+            **_fallback_fields(run),
             **self._prompt_fields(run.request),
             **run.context.log_fields,
         )
@@ -192,6 +200,8 @@ class Outcomes:
             attempts=result["attempts"],
             usage=result["usage"],
             cost_usd=result["cost_usd"],
+            service_tier=result.get("service_tier"),
+            **_fallback_fields(run),
             gateway_log_id=gateway["log_id"],
             cache_status=gateway["cache_status"],
             **self._prompt_fields(run.request, result),
@@ -216,6 +226,16 @@ class Outcomes:
 
     def elapsed_ms(self, started: float) -> int:
         return round((self._clock() - started) * 1000)
+
+
+def _fallback_fields(run: Run) -> dict[str, Any]:
+    """The models a request tried and the fallbacks it took, on its one log line."""
+    if not run.models_tried:
+        return {}
+    fields: dict[str, Any] = {"models_tried": list(run.models_tried)}
+    if run.fallbacks:
+        fields["fallbacks"] = list(run.fallbacks)
+    return fields
 
 
 def config_error_answer(error: ConfigError, context: Context | None = None) -> Answer:

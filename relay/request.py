@@ -2,17 +2,21 @@
 
 msgspec does the decoding and the type checks (strict: "10" is not an integer, unknown fields are
 rejected by name); the few rules that span fields live in `__post_init__`. Every failure becomes an
-InvalidRequest whose message names the field.
+InvalidRequest whose message names the field. A valid body is decoded once (`deliver` rides on
+the request); only a refused body is read again, loosely (`body_fields`), for what it echoes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
 from .errors import InvalidRequest
+from .json_depth import json_depth
 from .messages import (
     Description,
     Message,
@@ -31,10 +35,15 @@ __all__ = [
     "REQUEST_ID_PATTERN",
     "Api",
     "BatchRequest",
+    "BodyFields",
+    "BulkBody",
     "CacheOptions",
     "JsonSchema",
     "LogOptions",
     "PromptRequest",
+    "ServiceTier",
+    "body_fields",
+    "decode_body",
     "decode_prompt",
     "decode_request",
 ]
@@ -53,6 +62,8 @@ RequestId = Annotated[str, msgspec.Meta(pattern=REQUEST_ID_PATTERN)]
 # The name of a key stored in the gateway (cf-aig-byok-alias); settings check it the same way.
 BYOK_ALIAS_PATTERN = r"^[A-Za-z0-9._-]{1,64}\Z"
 ByokAlias = Annotated[str, msgspec.Meta(pattern=BYOK_ALIAS_PATTERN)]
+# OpenAI's processing tiers, for both APIs: flex costs about half and may be unavailable (429).
+ServiceTier = Literal["auto", "default", "flex", "priority"]
 MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 # Values travel in one header (cf-aig-metadata): keep each short.
 MetadataValue = Annotated[str, msgspec.Meta(max_length=512)] | int | float | bool
@@ -68,6 +79,7 @@ MAX_MESSAGE_CHARS = 300
 CACHE_TTL_MIN_SECONDS = 60
 CACHE_TTL_MAX_SECONDS = 2_592_000
 METADATA_MAX_ENTRIES = 5
+MAX_FALLBACK_MODELS = 3
 
 
 class JsonSchema(Strict):
@@ -126,6 +138,12 @@ class PromptRequest(Strict):
     log: LogOptions | None = None
     zdr: bool | None = None
     byok_alias: ByokAlias | None = None
+    service_tier: ServiceTier | None = None
+    # Tried in order when the model before ends in a failure another model may not share.
+    fallback_models: (
+        Annotated[list[ModelName], msgspec.Meta(min_length=1, max_length=MAX_FALLBACK_MODELS)]
+        | None
+    ) = None
 
     def __post_init__(self) -> None:
         if self.messages is not None:
@@ -165,6 +183,34 @@ class BatchRequest(Strict):
 _request_decoder = msgspec.json.Decoder(PromptRequest)
 _batch_decoder = msgspec.json.Decoder(BatchRequest)
 _BATCH_PREFIX = re.compile(rb'^\s*\{\s*"requests"\s*:')
+_DELIVER_BATCH_PREFIX = re.compile(
+    rb'^\s*\{\s*"deliver"\s*:\s*(?:true|false|null)\s*,\s*"requests"\s*:'
+)
+_BULK_PREFIX = re.compile(rb'^\s*\{\s*"bulk(?:_status)?"\s*:')
+
+
+@dataclass(frozen=True, slots=True)
+class BulkBody:
+    """A `bulk` or `bulk_status` body: `relay.bulk` decodes and answers it, never as a prompt."""
+
+    body: bytes
+
+
+def decode_body(body: bytes) -> PromptRequest | BatchRequest | BulkBody:
+    """Decode an HTTP body once: a prompt, a batch, or a bulk body left to `relay.bulk`."""
+    if _BULK_PREFIX.match(body):
+        return BulkBody(body)
+    try:
+        return decode_request(body)
+    except InvalidRequest:
+        # Neither a prompt nor a batch has a `bulk` key, so a body with one always lands here
+        # (`{"deliver": true, "bulk": ...}`, say); only then are its keys looked at.
+        data = _loose(body) if b"bulk" in body else None
+        if isinstance(data, dict) and {"bulk", "bulk_status"} & data.keys():
+            return BulkBody(body)
+        raise
+
+
 _AT_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 
 
@@ -172,6 +218,11 @@ def decode_request(body: bytes) -> PromptRequest | BatchRequest:
     """Decode a caller's body; raise InvalidRequest naming what is wrong."""
     if _BATCH_PREFIX.match(body):
         return _decode(_batch_decoder, body)
+    if _DELIVER_BATCH_PREFIX.match(body):
+        # A scheduler job's batch, `deliver` first: one pass when valid; when not, the error
+        # is the one the path below gives.
+        with contextlib.suppress(InvalidRequest):
+            return _decode(_batch_decoder, body)
     try:
         return _checked(_decode(_request_decoder, body), body)
     except InvalidRequest as exc:
@@ -183,6 +234,33 @@ def decode_request(body: bytes) -> PromptRequest | BatchRequest:
             except InvalidRequest:
                 raise exc from None
         raise
+
+
+@dataclass(frozen=True, slots=True)
+class BodyFields:
+    """What a refused body's answer still uses: its request_id and `deliver`, when well formed."""
+
+    request_id: str | None = None
+    deliver: bool | None = None
+
+
+def body_fields(body: bytes) -> BodyFields:
+    """The top-level `request_id` and `deliver` of any JSON object, however invalid the rest."""
+    data = _loose(body)
+    if not isinstance(data, dict):
+        return BodyFields()
+    request_id, deliver = data.get("request_id"), data.get("deliver")
+    return BodyFields(
+        request_id if isinstance(request_id, str) and REQUEST_ID.match(request_id) else None,
+        deliver if isinstance(deliver, bool) else None,
+    )
+
+
+def _loose(body: bytes) -> Any:
+    try:
+        return msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def decode_prompt(body: bytes) -> PromptRequest:
@@ -257,26 +335,3 @@ def _explain(message: str) -> str:
     if not path and message.startswith("Expected `object`"):
         return "body must be a JSON object"
     return f"{path}: {message[0].lower()}{message[1:]}" if path else message
-
-
-# Strings (whose brackets are text) and everything but brackets are dropped before measuring.
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"')
-_BRACKETS_ONLY = bytes.maketrans(b"{}", b"[]")
-_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
-
-
-def json_depth(text: bytes, limit: int) -> int:
-    """How deeply valid JSON `text` nests arrays and objects, counted up to `limit` + 1.
-
-    Each pass deletes the innermost pairs, so the number of passes that leave something is the
-    depth. Only for text a JSON decoder accepted (strings well formed), so the string pattern
-    runs in one linear sweep.
-    """
-    brackets = _JSON_STRING.sub(b"", text).translate(_BRACKETS_ONLY, _NOT_BRACKETS)
-    depth = 0
-    while brackets and depth <= limit:
-        shorter = brackets.replace(b"[]", b"")
-        if len(shorter) == len(brackets):
-            break  # not balanced: not JSON a decoder accepted
-        brackets, depth = shorter, depth + 1
-    return depth

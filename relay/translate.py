@@ -1,24 +1,25 @@
-"""Translation: a validated request into one upstream call (path, JSON body, cf-aig headers).
+"""Translation: a validated request into one upstream call (path, JSON body, headers).
 
-The flat request shape is mapped onto each API's wire format here and nowhere else. Credentials
-are not added here: the gateway client adds them, so this module never touches a secret.
+The flat request shape is mapped onto each API's wire format here and nowhere else; the call's
+headers come from `upstream_headers`, which also adds each attempt's (credentials among them).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidRequest, ModelNotAllowed
+from .errors import ConfigError, InvalidRequest, ModelNotAllowed
+from .fallbacks import api_for_model, is_dynamic, unified_base_url
+from .identity import Identity
 from .messages import Message, Tool, ToolChoiceFunction
 from .request import Api, JsonSchema, PromptRequest
-from .secrets import Credentials
 from .settings import Settings
 from .tracing import TraceContext
+from .upstream_headers import call_headers
 
-__all__ = ["RESERVED_BODY_FIELDS", "UpstreamCall", "attempt_headers", "build_call"]
+__all__ = ["RESERVED_BODY_FIELDS", "UpstreamCall", "build_call"]
 
 PATHS: dict[Api, str] = {"responses": "/responses", "chat": "/chat/completions"}
 
@@ -51,6 +52,8 @@ RESERVED_BODY_FIELDS = frozenset(
         "n",
         "functions",
         "function_call",
+        # Priced per tier: the result's cost_usd follows the request's own field.
+        "service_tier",
     }
 )
 
@@ -65,6 +68,8 @@ class UpstreamCall:
     body: dict[str, Any]
     headers: dict[str, str]
     stream: bool = False
+    # A dynamic route: sent to the gateway's unified endpoint, not its OpenAI one.
+    unified: bool = False
 
 
 def build_call(
@@ -72,23 +77,26 @@ def build_call(
     settings: Settings,
     *,
     default_metadata: Mapping[str, str] | None = None,
+    identity: Identity | None = None,
     trace: TraceContext | None = None,
     allow_stream: bool = True,
+    model: str | None = None,
 ) -> UpstreamCall:
-    """Map `request` onto the API it asks for; raise on a model outside the allow-list.
-
-    Without `allow_stream` (a caller that cannot take events) a streaming request is sent as a
-    plain one.
-    """
-    api: Api = request.api or settings.default_api
+    """Map `request` onto the API it asks for (`model`, a fallback, replacing its own); raise on
+    a model outside the allow-list. Without `allow_stream` a stream is sent as a plain call."""
+    model = model or request.model or settings.default_model
+    api: Api = api_for_model(model, request.api, settings.default_api)
     if request.input is not None and api == "chat":
         raise InvalidRequest("input is Responses-style; with api 'chat' send prompt or messages")
-    model = request.model or settings.default_model
+    if (unified := is_dynamic(model)) and unified_base_url(settings.base_url) is None:
+        raise ConfigError("dynamic routes need AIG_BASE_URL ending in /openai")
     if settings.allowed_models is not None and model not in settings.allowed_models:
         raise ModelNotAllowed(f"model {model[:100]!r} is not in ALLOWED_MODELS")
     stream = bool(request.stream) and allow_stream
     make_body = _responses_body if api == "responses" else _chat_body
     body = make_body(request, model, stream)
+    if request.service_tier is not None:
+        body["service_tier"] = request.service_tier  # the same field in both APIs
     if request.extra_body:
         clash = sorted(RESERVED_BODY_FIELDS.intersection(request.extra_body))
         if clash:
@@ -101,58 +109,17 @@ def build_call(
         model=model,
         path=PATHS[api],
         body=body,
-        headers={
-            **gateway_headers(request, default_metadata),
-            **control_headers(request, settings),
-            **(trace.gateway_headers() if trace is not None else {}),
-        },
-        stream=stream,
-    )
-
-
-def gateway_headers(
-    request: PromptRequest, default_metadata: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The cf-aig-* headers a request asks for. Values are ASCII with no CR/LF by construction."""
-    headers: dict[str, str] = {}
-    metadata = request.metadata if request.metadata is not None else default_metadata
-    if metadata:
-        # ensure_ascii escapes every control character, so the header cannot be split.
-        headers["cf-aig-metadata"] = json.dumps(
-            dict(metadata), ensure_ascii=True, separators=(",", ":")
-        )
-    cache = request.cache
-    if cache is not None:
-        if cache.ttl is not None:
-            headers["cf-aig-cache-ttl"] = str(cache.ttl)
-        if cache.skip:
-            headers["cf-aig-skip-cache"] = "true"
-        if cache.key is not None:
-            headers["cf-aig-cache-key"] = cache.key
-    return headers
-
-
-def control_headers(request: PromptRequest, settings: Settings) -> dict[str, str]:
-    """cf-aig-collect-log(-payload), -zdr and -byok-alias: the request's, else the settings'."""
-    log = request.log
-    flags = {
-        "cf-aig-collect-log": _first(log.collect if log else None, settings.gateway_collect_log),
-        "cf-aig-collect-log-payload": _first(
-            log.payload if log else None, settings.gateway_collect_log_payload
+        headers=call_headers(
+            request,
+            settings,
+            model,
+            default_metadata=default_metadata,
+            trace=trace,
+            identity=identity,
         ),
-        "cf-aig-zdr": _first(request.zdr, settings.gateway_zdr),
-    }
-    headers = {
-        name: "true" if value else "false" for name, value in flags.items() if value is not None
-    }
-    alias = request.byok_alias or settings.gateway_byok_alias
-    if alias is not None:
-        headers["cf-aig-byok-alias"] = alias  # validated: [A-Za-z0-9._-]{1,64}
-    return headers
-
-
-def _first(value: bool | None, default: bool | None) -> bool | None:
-    return value if value is not None else default
+        stream=stream,
+        unified=unified,
+    )
 
 
 def _responses_body(request: PromptRequest, model: str, stream: bool) -> dict[str, Any]:
@@ -313,26 +280,3 @@ def _tool_fields(tool: Tool) -> dict[str, Any]:
     if tool.strict is not None:
         fields["strict"] = tool.strict
     return fields
-
-
-def attempt_headers(
-    call: UpstreamCall,
-    credentials: Credentials,
-    remaining: float,
-    traced: Mapping[str, str],
-) -> dict[str, str]:
-    """One attempt's headers: the call's own, credentials, and what is left of the budget."""
-    headers = {
-        "content-type": "application/json",
-        "cf-aig-authorization": f"Bearer {credentials.gateway_token.reveal()}",
-        **call.headers,
-        # The gateway stops waiting when this attempt's share of the budget is spent. Rounded
-        # down, so it never promises more time than is left.
-        "cf-aig-request-timeout": str(max(1, int(remaining * 1000))),
-        # The attempt's span ids, when tracing: after call.headers, so they replace the
-        # caller's ids there; the gateway's spans then nest under this attempt.
-        **traced,
-    }
-    if credentials.openai_key is not None:
-        headers["authorization"] = f"Bearer {credentials.openai_key.reveal()}"
-    return headers
