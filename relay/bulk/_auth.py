@@ -15,6 +15,8 @@ import time
 
 import httpx
 
+from ..upstream_headers import bearer_header
+
 __all__ = ["Auth", "RestError"]
 
 _METADATA_TOKEN = (
@@ -51,7 +53,7 @@ class Auth:
                 if self.stale:
                     token, lifetime = _fetch()
                     self._token, self._expires = token, time.monotonic() + lifetime
-        return {"authorization": f"Bearer {self._token}"}
+        return bearer_header(self._token)
 
 
 def _fetch() -> tuple[str, float]:
