@@ -49,6 +49,9 @@ class Context:
     allow_stream: bool = True
     # The caller's trace (traceparent / X-Cloud-Trace-Context), passed on to the gateway.
     trace: TraceContext | None = None
+    # Who called, when a platform-checked token says so: the push subscription's service account
+    # (the OIDC token's email). Trustworthy only while the function requires IAM authentication.
+    identity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

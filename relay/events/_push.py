@@ -1,0 +1,97 @@
+"""The Pub/Sub push body (the direct Pub/Sub trigger), checked, and who pushed it.
+
+Pub/Sub POSTs `{"message": {"data", "attributes", "messageId", "publishTime"}, "subscription",
+"deliveryAttempt"?}`. A body of any other shape did not come from a push subscription: it is
+refused with an `invalid_request` naming what was wrong, and nothing runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from ..errors import InvalidRequest
+from ..tracing import TraceContext
+from ._message import PubSubMessage, message_from_json
+
+__all__ = ["MAX_PUSH_BYTES", "decode_push", "push_identity"]
+
+# Pub/Sub's 10 MB message cap, base64-encoded, plus the envelope: a push body is never larger.
+MAX_PUSH_BYTES = 16 * 1024 * 1024
+# An email address is at most 254 characters.
+_MAX_EMAIL_CHARS = 254
+# A JWT far larger than this is not an identity token.
+_MAX_TOKEN_CHARS = 16_384
+
+
+def decode_push(
+    body: bytes, *, trace: TraceContext | None = None, pushed_by: str | None = None
+) -> PubSubMessage:
+    """The message a push body carries; InvalidRequest naming what is wrong when it is not a
+    push body."""
+    try:
+        envelope = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        raise InvalidRequest("push body is not JSON") from None
+    if not isinstance(envelope, dict):
+        raise InvalidRequest("push body is not a JSON object")
+    message = envelope.get("message")
+    if not isinstance(message, dict):
+        raise InvalidRequest("push body has no `message` object")
+    message_id = message.get("messageId")
+    if not (isinstance(message_id, str) and message_id):
+        raise InvalidRequest("push body's `message.messageId` is missing or not a string")
+    data = message.get("data")
+    if data is not None and not isinstance(data, str):
+        raise InvalidRequest("push body's `message.data` is not a string")
+    attributes = message.get("attributes")
+    if attributes is not None and not (
+        isinstance(attributes, dict) and all(isinstance(v, str) for v in attributes.values())
+    ):
+        raise InvalidRequest("push body's `message.attributes` is not an object of strings")
+    subscription = envelope.get("subscription")
+    if subscription is not None and not isinstance(subscription, str):
+        raise InvalidRequest("push body's `subscription` is not a string")
+    attempt = envelope.get("deliveryAttempt")
+    if attempt is not None and (isinstance(attempt, bool) or not isinstance(attempt, int)):
+        raise InvalidRequest("push body's `deliveryAttempt` is not an integer")
+    return message_from_json(
+        message,
+        fallback_id=message_id,
+        delivery_attempt=attempt,
+        trace=trace,
+        pushed_by=pushed_by,
+    )
+
+
+def push_identity(headers: Mapping[str, str]) -> str | None:
+    """The email in the OIDC token of the push, read but not verified.
+
+    Cloud Run verifies the token (and replaces its signature) before the request gets here, as
+    long as the function requires IAM authentication; with both headers present it verifies only
+    X-Serverless-Authorization and passes Authorization on unchecked, so that one is read first
+    and, when present, alone.
+    """
+    header = headers.get("x-serverless-authorization")
+    if header is None:
+        header = headers.get("authorization")
+    if header is None or header[:7].lower() != "bearer ":
+        return None
+    token = header[7:].strip()
+    parts = token.split(".")
+    if len(token) > _MAX_TOKEN_CHARS or len(parts) != 3:
+        return None
+    try:
+        claims: Any = msgspec.json.decode(
+            base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        )
+    except (binascii.Error, ValueError, msgspec.DecodeError, RecursionError):
+        return None
+    email = claims.get("email") if isinstance(claims, dict) else None
+    if not isinstance(email, str) or not 0 < len(email) <= _MAX_EMAIL_CHARS or "@" not in email:
+        return None
+    return email
