@@ -55,8 +55,9 @@ class EventCore:
     async def handle(self, message: PubSubMessage) -> Disposition:
         """Run one delivery of `message`; FINISHED when Pub/Sub may forget it."""
         context = _context(message)
-        item = bulk_attributes(message.attributes)
-        dead_letter = dead_letter_deliveries(message.attributes)
+        attributes = dict(message.attributes)
+        item = bulk_attributes(attributes)
+        dead_letter = dead_letter_deliveries(attributes)
 
         async def work() -> bool:
             if dead_letter is not None:
