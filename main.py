@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from handlers import check_settings, handle_http, setup_logging
-from relay import log
 
 # Before anything logs: every line from here on, the framework's and the server's too, is JSON.
 setup_logging()
@@ -42,9 +41,8 @@ async def prompt_event(event: CloudEvent) -> None:
     from relay.events import Disposition
 
     if await handle_event(event) is Disposition.RETRY:
-        # An expected outcome, not a crash: one line, then a 500 that Starlette answers without
-        # the framework's crash traceback (it logs no HTTPException).
-        log("WARNING", "event failed transiently; Pub/Sub redelivers it", event_id=str(event["id"]))
+        # An expected outcome, not a crash: the adapter's one line, then a 500 that Starlette
+        # answers without the framework's crash traceback (it logs no HTTPException).
         raise HTTPException(500, "retryable failure; Pub/Sub redelivers the message")
 
 

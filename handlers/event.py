@@ -22,12 +22,20 @@ async def handle_event(event: CloudEvent) -> Disposition:
         log("ERROR", "event is not a Pub/Sub message; acknowledged", event_id=str(event["id"]))
         return Disposition.FINISHED
     attempt = data.get("deliveryAttempt")
-    return await get_events().handle(
-        message_from_json(
-            message,
-            fallback_id=str(event["id"]),
-            delivery_attempt=attempt if type(attempt) is int else None,
-            # The publisher's trace (a message attribute) wins over the one Eventarc sets.
-            trace=TraceContext.from_attributes({"traceparent": event.get("traceparent")}),
-        )
+    parsed = message_from_json(
+        message,
+        fallback_id=str(event["id"]),
+        delivery_attempt=attempt if type(attempt) is int else None,
+        # The publisher's trace (a message attribute) wins over the one Eventarc sets.
+        trace=TraceContext.from_attributes({"traceparent": event.get("traceparent")}),
     )
+    disposition = await get_events().handle(parsed)
+    if disposition is Disposition.RETRY:
+        log(
+            "WARNING",
+            "event failed transiently; Pub/Sub redelivers it",
+            error=f"message {parsed.message_id[:128]} failed transiently; redeliver it",
+            source="pubsub",
+            pubsub_message_id=parsed.message_id[:128],
+        )
+    return disposition

@@ -50,7 +50,8 @@ async def handle_push(request: Request) -> Response:
     if status != 200:
         log(
             "WARNING",
-            "message failed transiently; Pub/Sub redelivers it",
+            "push failed transiently; Pub/Sub pushes it again",
+            error=f"message {message.message_id[:128]} failed transiently; redeliver it",
             source="pubsub",
             pubsub_message_id=message.message_id[:128],
         )

@@ -93,6 +93,10 @@ def test_transient_failure_answers_5xx_then_redelivery_succeeds(serve: Serve) ->
     first = push(server, body)
     assert first.status_code == 503
     assert first.json()["disposition"] == "retry"
+    lines = lines_for(server, message_id)
+    warned = [x for x in lines if x["message"].startswith("push failed transiently")]
+    assert [x["severity"] for x in warned] == ["WARNING"]
+    assert not [x for x in lines if "stack_trace" in x]
     assert push(server, body).status_code == 200
     outcomes = [line.get("outcome") for line in lines_for(server, message_id)]
     assert outcomes.count("upstream_error") == 1 and outcomes.count("ok") == 1
