@@ -1,42 +1,39 @@
 """`make bench`: the performance suite, side by side in one run, everything on 127.0.0.1.
 
-    .venv/bin/python -m bench [--quick] [--no-litellm] [--only cold_start,memory]
-                              [--out bench/results/latest.json]
+    .venv/bin/python -m bench [--quick] [--only cold_start,memory] [--out bench/results/latest.json]
 
-Against the AI Gateway emulator as a fast upstream stand-in, it measures:
+It measures what has a goal (bench/_goals.py; docs/performance.md says what bounds each), against
+the AI Gateway emulator as a fast upstream stand-in, with the baselines measured in the same run:
 
 1. overhead: the same Chat Completions request sent directly to the emulator and through the
    function (a real `functions-framework --target=prompt` process), sequentially and at 32
-   concurrent clients, with a hello-world aio function and LiteLLM's proxy as references;
-2. calls in flight: 200 clients against a 1 s upstream for 10 s (ideal: 200/s), then 1,000
-   clients against a 2 s upstream (ideal: 500/s), against ONE function process;
-3. cold start: spawn to first successful answer (both secrets fetched from the Secret Manager
-   emulator, or in the environment) versus hello-world functions and the "floor" (a hello world
-   relaying with httpx, with and without the Secret Manager client), median of several starts,
-   with the CPU seconds each used, plus an import profile;
-4. memory: resident set of the function's process tree (gunicorn arbiter + worker) idle, at
-   the peak of (2) and after it; and the increments with result sinks and tracing enabled;
-5. secret fetches: 200 simultaneous first requests to a fresh function, fetches per secret;
-6. upstream connections opened by the function for 10,000 requests at 32 clients;
-7. streaming time to first event, through the function versus direct.
+   concurrent clients, with a hello-world aio function as the serving stack's floor; CPU per
+   request and its cost (bench/_overhead.py);
+2. calls in flight: 200 clients against a 1 s upstream, steady and in waves (ideal: 200/s), then
+   1,000 clients against a 2 s upstream (ideal: 500/s), against ONE function process
+   (bench/_in_flight.py);
+3. cold start: spawn to first successful answer (secrets from the Secret Manager emulator, or in
+   the environment) versus a hello-world function and the "floor" (a hello world relaying with
+   httpx, with and without the Secret Manager client) (bench/_cold_start.py);
+4. memory: resident set of the function's process tree idle, at the peak of (2) and after it, and
+   the increments with result sinks and tracing enabled (bench/_memory_increments.py);
+5. secret fetches: 200 simultaneous first requests to a fresh function (bench/_secrets.py);
+6. upstream connections opened by the function at 32 clients (bench/_overhead.py);
+7. streaming time to first event, through the function versus direct (bench/_streaming.py).
 
-Experiments run beside the function as it is, to show what would move a number: the same code
-on httpx2 (a fork of httpx whose connection pool is not quadratic) and with uvloop/httptools
-(bench/_venvs.py), and the HTTP client libraries alone (bench/_clients.py).
-
-It prints a markdown report, writes bench/results/latest.json and rewrites bench/RESULTS.md.
-The goals live in bench/_goals.py, never in tests. Each measurement has its own module:
-bench/_overhead.py (1, 6), _in_flight.py (2), _cold_start.py (3), _memory.py and
-_memory_increments.py (4), _secrets.py (5), _streaming.py (7); bench/_suite.py holds what they
-share. The load generator (bench/_load.py) runs in its own process, pinned off the core the
-server under test runs on (see bench/_procs.py). Servers run from bench/.venv-prod
-(requirements.txt only), LiteLLM from bench/.venv-litellm; both are built on the first run and
-reused.
+It prints a markdown report (bench/_report.py), writes bench/results/latest.json, and after a
+full run rewrites the latest run in bench/RESULTS.md (its history below is kept). A measurement
+is a function of a `Bench` (bench/_suite.py) named in `STEPS` below, with a renderer in
+bench/_report.py. Settled experiments live in bench/experiments/, each runnable on its own.
+The load generator (bench/_load.py) runs in its own process, pinned off the core the server
+under test runs on (bench/_procs.py). Servers run from bench/.venv-prod (requirements.txt only,
+bench/_venvs.py), built on the first run and reused.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 import time
@@ -46,12 +43,12 @@ from pathlib import Path
 
 import msgspec
 
-from bench._cold_start import cold_starts, imports
+from bench._cold_start import cold_starts
 from bench._goals import evaluate
 from bench._in_flight import in_flight
 from bench._machine import loadavg
 from bench._memory_increments import increments
-from bench._overhead import client_costs, overhead
+from bench._overhead import overhead
 from bench._procs import BENCH
 from bench._report import render, results_page
 from bench._results import Report
@@ -60,20 +57,20 @@ from bench._streaming import streaming
 from bench._suite import RESULTS, Bench, Target
 from bench._targets import start_targets
 
-# What `--only` may name, in run order. Overhead, streaming and in flight share the servers
-# `start_targets` starts; they are stopped before the sections after them.
-SECTIONS = (
-    "overhead",
-    "clients",
-    "streaming",
-    "in_flight",
-    "burst",
-    "cold_start",
-    "imports",
-    "memory",
+# Each measurement: (what `--only` names it, its title, whether it uses the servers
+# `start_targets` starts, what it does), in run order. The shared servers are stopped before
+# the first measurement that starts its own.
+Step = tuple[str, str, bool, Callable[[Bench, list[Target]], None]]
+STEPS: tuple[Step, ...] = (
+    ("overhead", "overhead", True, overhead),
+    ("streaming", "streaming", True, streaming),
+    ("in_flight", "in flight", True, in_flight),
+    ("burst", "burst", False, lambda bench, _: burst(bench)),
+    ("cold_start", "cold starts", False, lambda bench, _: cold_starts(bench)),
+    ("memory", "memory increments", False, lambda bench, _: increments(bench)),
 )
-_SHARED_SERVERS = {"overhead", "streaming", "in_flight"}
-_ALONE = {"burst", "cold_start", "imports", "memory"}
+SECTIONS = tuple(key for key, *_ in STEPS)
+HISTORY = "\n## History"  # bench/RESULTS.md from here on is kept as it is
 
 
 def run(bench: Bench, only: frozenset[str] = frozenset(SECTIONS)) -> Report:
@@ -81,24 +78,14 @@ def run(bench: Bench, only: frozenset[str] = frozenset(SECTIONS)) -> Report:
     with bench.stack:
         bench.section("setup", bench.setup)
         targets: list[Target] = []
-        if only & _SHARED_SERVERS:
+        if any(shared and key in only for key, _, shared, _ in STEPS):
             bench.section("start servers", lambda: targets.extend(start_targets(bench)))
-        steps: list[tuple[str, str, Callable[[], None]]] = [
-            ("overhead", "overhead", lambda: overhead(bench, targets)),
-            ("clients", "client libraries", lambda: client_costs(bench)),
-            ("streaming", "streaming", lambda: streaming(bench, targets)),
-            ("in_flight", "in flight", lambda: in_flight(bench, targets)),
-            ("burst", "burst", lambda: burst(bench)),
-            ("cold_start", "cold starts", lambda: cold_starts(bench)),
-            ("imports", "imports", lambda: imports(bench)),
-            ("memory", "memory increments", lambda: increments(bench)),
-        ]
-        for key, name, work in steps:
+        for key, name, shared, work in STEPS:
             if key not in only:
                 continue
-            if key in _ALONE:
+            if not shared:
                 _stopped(targets)  # free the server core and memory for what follows
-            bench.section(name, work)
+            bench.section(name, functools.partial(work, bench, targets))
     bench.report.machine.load_after = loadavg()
     bench.report.machine.duration_s = round(time.monotonic() - bench.started, 1)
     bench.report.goals = evaluate(bench.report)
@@ -134,7 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke test")
-    parser.add_argument("--no-litellm", action="store_true", help="leave out the LiteLLM peer")
     parser.add_argument(
         "--only",
         type=_sections,
@@ -147,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "--results-md",
         type=Path,
         default=BENCH / "RESULTS.md",
-        help="the dated tables, rewritten after a full run (never after --quick)",
+        help="its latest run is rewritten after a full run (never after --quick or --only)",
     )
     parser.add_argument(
         "--from-json", type=Path, help="measure nothing: report a saved run (its --out file)"
@@ -167,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(render(report))
     if report.machine.mode == "full":
-        args.results_md.write_text(results_page(report), encoding="utf-8")
+        old = args.results_md.read_text(encoding="utf-8") if args.results_md.exists() else ""
+        history = old[old.find(HISTORY) + 1 :] if HISTORY in old else ""
+        args.results_md.write_text(results_page(report, history), encoding="utf-8")
         print(f"\nwritten: {args.results_md}")
     return 0
 

@@ -1,22 +1,21 @@
 """3. Cold start: spawn to first successful answer, the function versus hello-world functions
-(median of several starts, with the CPU seconds each start used), and the import profile of
-`import main`. The "floor" rows (bench/hello/relay_main.py) are a hello world that relays the
-prompt with httpx, with and without reading the secrets from Secret Manager: what any relay on
-httpx and Google's client library pays, so what is left for the function's own work.
+(median of several starts, with the CPU seconds each start used). The "floor" rows
+(bench/hello/relay_main.py) are a hello world that relays the prompt with httpx, with and
+without reading the secrets from Secret Manager: what any relay on httpx and Google's client
+library pays, so what is left for the function's own work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench._imports import profile_imports
 from bench._procs import BENCH, Server, poll_until_answers, start_server, tree_cpu_seconds
 from bench._results import ColdStart
 from bench._stats import median
 from bench._suite import PROMPT_BODY, Bench
 from emulators.stack import free_port, function_command
 
-__all__ = ["cold_starts", "imports"]
+__all__ = ["cold_starts"]
 
 
 def cold_starts(bench: Bench) -> None:
@@ -46,11 +45,6 @@ def cold_starts(bench: Bench) -> None:
             "floor_secrets",
             "floor: hello world + Secret Manager client (2 fetches) + one httpx call",
             lambda: _floor(bench, "relay_secrets", secrets="manager"),
-        ),
-        (
-            "hello_flask",
-            "hello world, @functions_framework.http (Flask)",
-            lambda: bench.start_hello("cold-hello-flask", "main.py"),
         ),
     ]
     answers: dict[str, list[float]] = {key: [] for key, _, _ in variants}
@@ -92,9 +86,3 @@ def _floor(bench: Bench, target: str, *, secrets: str) -> Server:
     return start_server(
         f"cold-{target}", cmd, port=port, env=env, log_dir=bench.logs, cpus=bench.cpus
     )
-
-
-def imports(bench: Bench) -> None:
-    print("3. import profile ...", flush=True)
-    env = bench.function_env(free_port(), secrets="manager")
-    bench.report.imports = profile_imports(env, python=bench.bin_dir / "python")

@@ -1,13 +1,12 @@
 """2. Calls in flight: one server against a slow upstream (4. with its memory at the peak).
 
 200 clients against a 1 s upstream (ideal: 200/s), steady arrivals and lockstep waves; then
-1,000 clients against a 2 s upstream (ideal: 500/s); then where the function bends.
-Each run gets a fresh process of the target's server when it has a factory.
+1,000 clients against a 2 s upstream (ideal: 500/s). Each run gets a fresh process of the
+target's server when it has a factory.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -21,9 +20,6 @@ __all__ = ["in_flight"]
 
 # A call to a 1-2 s upstream that takes this long has failed, whatever it answers later.
 IN_FLIGHT_TIMEOUT_SECONDS = 15.0
-# Clients for the "where it bends" sweep of the function (2 s upstream): past the 1,000 run,
-# up to where one core or the pool's MAX_CONNECTIONS (1,024) runs out.
-SWEEP_FUNCTION = (1500, 2000)
 # The lockstep ("waves") runs last this share of the steady window (they are the slow ones).
 WAVES_SHARE = 0.6
 
@@ -32,7 +28,6 @@ def in_flight(bench: Bench, targets: list[Target]) -> None:
     """Every slow-upstream run of the targets that take part (`Target.in_flight`)."""
     sizes = bench.sizes
     chosen = [t for t in targets if t.in_flight]
-    by_key = {t.key: t for t in targets}
     try:
         print("2. in flight: 200 clients, upstream 1000 ms ...", flush=True)
         bench.gateway.delay_ms = 1000
@@ -43,29 +38,21 @@ def in_flight(bench: Bench, targets: list[Target]) -> None:
                 lambda t: _in_flight_one(bench, t, 200, 1000, sizes.in_flight_seconds, steady=True),
             )
         for target in chosen:
-            if target.key in ("direct", "function", "function_httpx2_speedups"):
-                _fresh_run(
-                    bench,
-                    target,
-                    lambda t: _in_flight_one(
-                        bench, t, 200, 1000, sizes.in_flight_seconds, steady=False
-                    ),
-                )
+            _fresh_run(
+                bench,
+                target,
+                lambda t: _in_flight_one(
+                    bench, t, 200, 1000, sizes.in_flight_seconds, steady=False
+                ),
+            )
         print("2. in flight: 1000 clients, upstream 2000 ms ...", flush=True)
-        for target in chosen:
-            bench.gateway.delay_ms = 2000
-            _fresh_run(bench, target, functools.partial(_big_then_small, bench))
-        print("2. where it bends: the function, upstream 2000 ms ...", flush=True)
         bench.gateway.delay_ms = 2000
-        if "function" in by_key:
-            for clients in SWEEP_FUNCTION:
-                bench.report.bend.append(
-                    _fresh_run(
-                        bench,
-                        by_key["function"],
-                        functools.partial(_sweep_point, bench, clients=clients, delay_ms=2000),
-                    )
-                )
+        for target in chosen:
+            _fresh_run(
+                bench,
+                target,
+                lambda t: _in_flight_one(bench, t, 1000, 2000, sizes.big_seconds, steady=True),
+            )
     finally:
         bench.gateway.delay_ms = 0
 
@@ -81,27 +68,6 @@ def _fresh_run(bench: Bench, target: Target, work: Callable[[Target], InFlight])
         server.stop()
 
 
-def _sweep_point(bench: Bench, target: Target, *, clients: int, delay_ms: int) -> InFlight:
-    """One steady point of a "where it bends" sweep (not in the main table)."""
-    return _in_flight_one(
-        bench, target, clients, delay_ms, bench.sizes.sweep_seconds, steady=True, record=False
-    )
-
-
-def _big_then_small(bench: Bench, target: Target) -> InFlight:
-    """1,000 clients on a 2 s upstream; for the function, then 100 on the same process."""
-    flight = _in_flight_one(bench, target, 1000, 2000, bench.sizes.big_seconds, steady=True)
-    if target.key == "function":
-        # The same process, right after the spike: does it recover at a load it handles?
-        bench.gateway.delay_ms = 1000
-        after = _in_flight_one(
-            bench, target, 100, 1000, bench.sizes.sweep_seconds, steady=True, record=False
-        )
-        after.note = "right after the 1,000-client run, same process"
-        bench.report.bend.append(after)
-    return flight
-
-
 def _in_flight_one(
     bench: Bench,
     target: Target,
@@ -110,9 +76,8 @@ def _in_flight_one(
     seconds: float,
     *,
     steady: bool,
-    record: bool = True,
 ) -> InFlight:
-    """One run at `clients` against a `delay_ms` upstream; recorded in the report by default."""
+    """One run at `clients` against a `delay_ms` upstream, recorded in the report."""
     delay = delay_ms / 1000
     if steady:
         # Client starts spread over one upstream delay: requests arrive evenly, as they do
@@ -167,10 +132,8 @@ def _in_flight_one(
         pss_peak_mib=mib(peak.pss_kib) if peak else None,
         upstream_connections=opened if target.server else None,
     )
-    if not record:
-        return flight
     bench.report.in_flight.append(flight)
-    if target.server is not None and target.key in ("function", "litellm"):
+    if target.server is not None and target.key == "function":
         stage = f"{clients} clients ({arrivals})"
         bench.memory(target.key, f"after {stage}", target.server)
         if peak is not None:

@@ -6,13 +6,11 @@ import math
 
 import msgspec
 
-from bench._imports import ImportProfile
 from bench._loadspec import LoadResult
 from bench._stats import percentile
 
 __all__ = [
     "Burst",
-    "ClientCost",
     "ColdStart",
     "Connections",
     "Goal",
@@ -21,6 +19,7 @@ __all__ = [
     "Measured",
     "MemorySample",
     "Report",
+    "memory_increments",
     "merge",
 ]
 
@@ -65,7 +64,6 @@ class InFlight(msgspec.Struct, kw_only=True):
     rss_peak_mib: float | None = None
     pss_peak_mib: float | None = None
     upstream_connections: int | None = None  # opened by the server during the run
-    note: str = ""
 
 
 class ColdStart(msgspec.Struct, kw_only=True):
@@ -102,17 +100,6 @@ class Connections(msgspec.Struct, kw_only=True):
     opened: int
 
 
-class ClientCost(msgspec.Struct, kw_only=True):
-    library: str
-    note: str
-    cpu_us: float  # CPU per sequential request, in the client process
-    wall_us: float
-    in_flight: int = 0  # requests kept in flight for the next two (0: not measured)
-    in_flight_delay_ms: int = 0
-    in_flight_cpu_us: float | None = None
-    in_flight_fraction: float | None = None
-
-
 class Goal(msgspec.Struct, kw_only=True):
     number: int
     goal: str
@@ -128,14 +115,21 @@ class Report(msgspec.Struct, kw_only=True):
     concurrent: list[Measured] = msgspec.field(default_factory=list)
     streaming: list[Measured] = msgspec.field(default_factory=list)
     in_flight: list[InFlight] = msgspec.field(default_factory=list)
-    bend: list[InFlight] = msgspec.field(default_factory=list)
     memory: list[MemorySample] = msgspec.field(default_factory=list)
     cold_start: list[ColdStart] = msgspec.field(default_factory=list)
     burst: Burst | None = None
     connections: list[Connections] = msgspec.field(default_factory=list)
-    clients: list[ClientCost] = msgspec.field(default_factory=list)
-    imports: ImportProfile | None = None
     goals: list[Goal] = msgspec.field(default_factory=list)
+
+
+def memory_increments(report: Report) -> list[tuple[str, str, float, float]]:
+    """(variant, stage, RSS, PSS) over the plain function at the same stage of the same run."""
+    plain = {m.stage: m for m in report.memory if m.target == "function"}
+    return [
+        (m.target, m.stage, m.rss_mib - plain[m.stage].rss_mib, m.pss_mib - plain[m.stage].pss_mib)
+        for m in report.memory
+        if m.target.startswith("function + ") and m.stage in plain
+    ]
 
 
 def merge(results: list[LoadResult]) -> LoadResult:

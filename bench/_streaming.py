@@ -14,14 +14,11 @@ def streaming(bench: Bench, targets: list[Target]) -> None:
 
     def spec(target: Target) -> LoadSpec:
         assert target.stream_request is not None
-        count = bench.sizes.stream_requests
-        if target.key == "litellm":
-            count = max(count // 4, 20)
         return LoadSpec(
             port=target.port,
             request=target.stream_request,
             clients=1,
-            requests=count,
+            requests=bench.sizes.stream_requests,
             warmup=20,
             expect=target.stream_expect,
             keep_samples=True,

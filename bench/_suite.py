@@ -32,7 +32,7 @@ from bench._procs import (
     tree_cpu_seconds,
 )
 from bench._results import Measured, Report, merge
-from bench._venvs import ensure_httpx2, ensure_prod_venv, ensure_speedups
+from bench._venvs import ensure_prod_venv
 from emulators.gateway import GatewayEmulator, RecordedRequest
 from emulators.secretmanager import SecretManagerEmulator
 from emulators.stack import Credentials, free_port, function_command, function_env, process_env
@@ -67,17 +67,12 @@ class Sizes:
 
     seq_rounds: int  # interleaved rounds of the sequential overhead runs
     seq_requests: int
-    seq_requests_litellm: int
     c32_requests: int  # requests at 32 clients
-    c32_requests_litellm: int
-    c32_requests_experiments: int
     stream_rounds: int
     stream_requests: int
     in_flight_seconds: float  # steady window of the 200-client run
     big_seconds: float  # steady window of the 1,000-client run
-    sweep_seconds: float  # steady window of a "where it bends" point
     cold_starts: int
-    client_requests: int  # sequential requests per HTTP client library
     memory_requests: int = 2000  # per variant of the memory increments (at 32 clients)
 
     @classmethod
@@ -85,17 +80,12 @@ class Sizes:
         return cls(
             seq_rounds=3,
             seq_requests=800,
-            seq_requests_litellm=200,
             c32_requests=10_000,
-            c32_requests_litellm=1000,
-            c32_requests_experiments=5000,
             stream_rounds=2,
             stream_requests=300,
             in_flight_seconds=10.0,
             big_seconds=8.0,
-            sweep_seconds=5.0,
             cold_starts=5,
-            client_requests=1000,
         )
 
     @classmethod
@@ -103,18 +93,13 @@ class Sizes:
         return cls(
             seq_rounds=1,
             seq_requests=200,
-            seq_requests_litellm=50,
             c32_requests=1000,
-            c32_requests_litellm=300,
-            c32_requests_experiments=500,
             stream_rounds=1,
             stream_requests=50,
             in_flight_seconds=3.0,
             big_seconds=4.0,
-            sweep_seconds=2.0,
             cold_starts=2,
             memory_requests=200,
-            client_requests=300,
         )
 
 
@@ -164,7 +149,6 @@ class Bench:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.sizes = Sizes.quick() if args.quick else Sizes.full()
-        self.use_litellm = not args.no_litellm
         self.cpus = Cpus.plan()
         self.logs = RESULTS / "logs"
         self.stack = ExitStack()
@@ -177,8 +161,6 @@ class Bench:
             skipped=self.skipped,
         )
         self.bin_dir = Path(sys.executable).parent
-        self.speedups: Path | None = None
-        self.httpx2: Path | None = None
 
     # --- set-up ----------------------------------------------------------------------------
 
@@ -223,8 +205,6 @@ class Bench:
         self.bin_dir, self.notes["server_venv"] = ensure_prod_venv(self.logs)
         self.report.machine.server_venv = self.notes["server_venv"]
         self.report.machine.python = python_version(self.bin_dir / "python")
-        self.speedups, self.notes["speedups"] = ensure_speedups(self.logs)
-        self.httpx2, self.notes["httpx2"] = ensure_httpx2(self.logs)
         self.secret_manager = CREDENTIALS.secret_manager()
         self.secret_manager.start()
         self.stack.callback(self.secret_manager.stop)

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench.delivery_cost import tree_cpu_seconds
+from bench._procs import tree_cpu_seconds
 from emulators.eventarc import EventarcBridge
 from emulators.eventarc_pull import DEFAULT_MAX_OUTSTANDING, EventarcPuller
 from emulators.gateway import GatewayEmulator

@@ -1,7 +1,17 @@
-"""Import cost of the function's module, from `python -X importtime`, grouped by package."""
+"""Where a cold start's CPU goes: `import main` and what the first request imports on top.
+
+    .venv/bin/python -m bench.experiments.imports [--runs 3] [--python bench/.venv-prod/bin/python]
+
+`python -X importtime` per run, grouped by package, medians; then what the first Secret Manager
+fetch imports (google.cloud.secretmanager_v1, grpc, google.api_core), anyio's asyncio backend
+(Starlette's) and the gateway client's TLS context. It decided what the function loads lazily
+(the event path, bulk, delivery) and that `gc.freeze()` ends `import main`; the figures are in
+bench/RESULTS.md. Run it from bench/.venv-prod (`make bench` builds it) for production's imports.
+"""
 
 from __future__ import annotations
 
+import argparse
 import collections
 import subprocess
 import sys
@@ -12,8 +22,10 @@ import msgspec
 
 from bench._procs import ROOT
 from bench._stats import median
+from bench._suite import CREDENTIALS
+from emulators.stack import free_port, function_env, process_env
 
-__all__ = ["FIRST_REQUEST_IMPORTS", "LAZY_IMPORTS", "ImportProfile", "profile_imports"]
+__all__ = ["FIRST_REQUEST_IMPORTS", "LAZY_IMPORTS", "ImportProfile", "main", "profile_imports"]
 
 # What relay/secretmanager.py imports on the first Secret Manager fetch (so: in the first request).
 LAZY_IMPORTS = (
@@ -141,3 +153,36 @@ def _python(
         timeout=120,
         check=True,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.experiments.imports")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--python", type=Path, default=Path(sys.executable))
+    args = parser.parse_args(argv)
+    gateway, manager = CREDENTIALS.gateway(), CREDENTIALS.secret_manager()
+    gateway.start()  # for their addresses in the settings: nothing is fetched
+    manager.start()
+    try:
+        env = process_env(free_port(), bin_dir=args.python.parent) | function_env(
+            CREDENTIALS, gateway=gateway, secret_manager=manager
+        )
+        found = profile_imports(env, python=args.python, runs=args.runs)
+    finally:
+        manager.stop()
+        gateway.stop()
+    print(f"import main: {found.main_ms:.0f} ms (median of {found.runs})")
+    print("main.py's imports (cumulative ms): " + _pairs(found.main_children))
+    print("self time by package (ms): " + _pairs(found.by_package))
+    print(f"first Secret Manager fetch imports: {found.lazy_ms:.0f} ms")
+    print(f"first request, anyio's asyncio backend: {found.first_request_ms:.0f} ms")
+    print(f"gateway client's TLS context: {found.tls_context_ms:.0f} ms (wall)")
+    return 0
+
+
+def _pairs(pairs: list[tuple[str, float]]) -> str:
+    return ", ".join(f"{name} {ms:.0f}" for name, ms in pairs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
