@@ -5,8 +5,8 @@
 Reports requests lost (no contract answer at all: must be 0), `internal` errors (must be 0), the
 answers by outcome, and the resident memory of the function's process tree after warm-up and at
 the end (growth must stay under 10 %). A share of the requests goes to a second function process
-whose upstream is hostile (tests/_hostile.py: it echoes our credentials back in every field it
-can, stalls for callers that hang up): no piece of a credential (8 characters) may come out in an
+whose upstream is hostile (tests/support/hostile.py: it echoes our credentials back in every field
+it can, stalls for callers that hang up): no piece of a credential (8 characters) may come out in an
 answer or a log line. Exits non-zero when a goal is missed. Everything runs on 127.0.0.1: the
 emulators in this process, the functions as `functions-framework --target=prompt`.
 """
@@ -32,9 +32,9 @@ import httpx
 from bench._procs import tree_memory_kib
 from emulators.stack import Credentials, function_env
 from relay.streaming import SSEParser
-from tests._contract import ERROR_KEYS, RESULT_KEYS
-from tests._hostile import HostileUpstream
-from tests._servers import FunctionServer
+from tests.support.contract import ERROR_KEYS, RESULT_KEYS
+from tests.support.hostile import HostileUpstream
+from tests.support.servers import FunctionServer
 
 CREDENTIALS = Credentials(
     name="soak", token="soak-gateway-token-1234", openai_key="sk-soak-openai-key-5678"
@@ -43,7 +43,7 @@ WARMUP_REQUESTS = 300
 MAX_MEMORY_GROWTH = 0.10
 # A run of this many characters of a credential counts as a leak.
 PIECE_CHARS = 8
-# Hostile modes (tests/_hostile.py); "hangup" stalls upstream while the caller leaves early.
+# Hostile modes (tests/support/hostile.py); "hangup" stalls upstream while the caller leaves early.
 HOSTILE = ["echo_code", "echo_code_401", "echo_code_500", "echo_internal", "padded", "echo_200"]
 HOSTILE_STREAMS = ["sse_error", "sse_split"]
 HANG_UP_AFTER_SECONDS = 0.3

@@ -63,13 +63,13 @@ locals {
     displayName = "${var.name} prompt relay"
     mosaicLayout = {
       columns = 12
-      tiles = [for i, tile in local.dashboard_tiles : {
-        xPos   = (i % 2) * 6
-        yPos   = floor(i / 2) * 4
-        width  = 6
-        height = 4
-        widget = tile
-      }]
+      # The API leaves zero-valued fields out of the dashboard it returns, so a literal
+      # xPos = 0 / yPos = 0 would show as a change on every plan: zeros are left out here too.
+      tiles = [for i, tile in local.dashboard_tiles : merge(
+        { width = 6, height = 4, widget = tile },
+        (i % 2) * 6 == 0 ? {} : { xPos = (i % 2) * 6 },
+        floor(i / 2) * 4 == 0 ? {} : { yPos = floor(i / 2) * 4 },
+      )]
     }
   }
 }

@@ -3,7 +3,7 @@
     python infra/docs.py           rewrite the tables between the markers in place
     python infra/docs.py --check   exit 1 (and say so) when README.md is out of date
 
-`make infra-docs` runs the first; tests/test_infra_docs.py runs the comparison.
+`make infra-docs` runs the first; tests/infra/test_infra_docs.py runs the comparison.
 """
 
 from __future__ import annotations

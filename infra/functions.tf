@@ -1,23 +1,38 @@
-# The two gen2 functions, declared once: `prompt` (HTTP, always) and `prompt_event` (Pub/Sub via
-# an Eventarc trigger, with enable_pubsub_trigger). The map key is the entry point.
+# The gen2 functions, declared once: `prompt` (HTTP, always) and, with enable_pubsub_trigger,
+# <name>-event, whose entry point follows pubsub_delivery: `prompt_push` (HTTP, fed by the push
+# subscriptions in pubsub.tf) or `prompt_event` (CloudEvent, fed by an Eventarc trigger). The map
+# key is the role, not the entry point, so switching pubsub_delivery updates the same resource
+# instead of creating a second function of the same name next to the first.
 
 locals {
   functions = merge(
     {
       prompt = {
         name        = var.name
+        entry_point = "prompt"
         description = "Relays prompts to Cloudflare AI Gateway (HTTP entry point `prompt`)."
         timeout     = var.timeout_seconds
       }
     },
-    var.enable_pubsub_trigger ? {
-      prompt_event = {
+    local.push ? {
+      event = {
         name        = "${var.name}-event"
+        entry_point = "prompt_push"
+        description = "Relays prompts from Pub/Sub push subscriptions to Cloudflare AI Gateway (entry point `prompt_push`)."
+        timeout     = var.event_timeout_seconds
+      }
+    } : {},
+    local.eventarc ? {
+      event = {
+        name        = "${var.name}-event"
+        entry_point = "prompt_event"
         description = "Relays prompts from Pub/Sub to Cloudflare AI Gateway (CloudEvent entry point `prompt_event`)."
         timeout     = var.event_timeout_seconds
       }
     } : {},
   )
+
+  event_url = try(google_cloudfunctions2_function.this["event"].service_config[0].uri, null)
 }
 
 resource "google_cloudfunctions2_function" "this" {
@@ -30,8 +45,8 @@ resource "google_cloudfunctions2_function" "this" {
   labels      = local.labels
 
   build_config {
-    runtime         = "python312"
-    entry_point     = each.key
+    runtime         = var.runtime
+    entry_point     = each.value.entry_point
     service_account = local.build_service_account
 
     source {
@@ -49,7 +64,7 @@ resource "google_cloudfunctions2_function" "this" {
     timeout_seconds                  = each.value.timeout
     min_instance_count               = var.min_instance_count
     max_instance_count               = var.max_instance_count
-    # The event function takes Eventarc deliveries only, which are internal traffic.
+    # The event function takes Pub/Sub pushes or Eventarc deliveries only, both internal traffic.
     ingress_settings               = each.key == "prompt" ? var.ingress_settings : "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.runtime.email
@@ -66,11 +81,11 @@ resource "google_cloudfunctions2_function" "this" {
     }
   }
 
-  # Retries: Eventarc's subscription keeps a message 24 hours (not Pub/Sub's 7-day default), so
-  # a message that keeps failing with a retryable error is redelivered with backoff for a day,
-  # then goes to the dead-letter topic (pubsub.tf) or, without one, is dropped.
+  # Eventarc path only: Eventarc creates and owns the subscription behind this trigger, keeps a
+  # message 24 hours and retries with backoff meanwhile; Terraform cannot give it a dead-letter
+  # topic. The push path (pubsub.tf) has no trigger here: its subscriptions are Terraform's.
   dynamic "event_trigger" {
-    for_each = each.key == "prompt_event" ? ["pubsub"] : []
+    for_each = each.value.entry_point == "prompt_event" ? ["pubsub"] : []
     content {
       trigger_region        = var.region
       event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
@@ -109,14 +124,14 @@ resource "google_cloudfunctions2_function" "this" {
 
   # The build and the first instance start need their grants to have propagated: the build
   # account's roles, the secret-accessor grants (env delivery reads secrets at deploy time), and
-  # for the Pub/Sub function the Eventarc and Pub/Sub service agents (service_agents.tf).
+  # for the Pub/Sub function the Pub/Sub (and Eventarc) service agents (service_agents.tf).
   depends_on = [
-    google_project_service.enabled,
+    time_sleep.apis,
     time_sleep.iam_propagation,
   ]
 }
 
-# Addresses before the function was declared once; `terraform apply` moves existing state.
+# Earlier addresses; `terraform apply` moves existing state (the chain ends at the current key).
 moved {
   from = google_cloudfunctions2_function.prompt
   to   = google_cloudfunctions2_function.this["prompt"]
@@ -125,4 +140,9 @@ moved {
 moved {
   from = google_cloudfunctions2_function.prompt_event[0]
   to   = google_cloudfunctions2_function.this["prompt_event"]
+}
+
+moved {
+  from = google_cloudfunctions2_function.this["prompt_event"]
+  to   = google_cloudfunctions2_function.this["event"]
 }

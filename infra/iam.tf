@@ -2,15 +2,16 @@
 # function's Cloud Run service, a topic, a service account). The only project-level grants in
 # the module are the build account's (service_agents.tf).
 
-# Runs both functions. Its permissions: secretAccessor on each secret (secrets.tf), and publisher
-# on the results topic / object creator on the results bucket when those exist (results.tf).
+# Runs both functions. Its permissions: secretAccessor on each secret (secrets.tf), publisher on
+# the results topic / object creator on the results bucket when those exist (results.tf),
+# publisher on the request topic and access to the bulk buckets (pubsub.tf, bulk.tf).
 resource "google_service_account" "runtime" {
   project      = var.project_id
   account_id   = "${var.name}-fn"
   display_name = "${var.name} function runtime"
   description  = "Runtime identity of the ${var.name} functions: reads its AI Gateway secrets, nothing else."
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # A gen2 function is served by a Cloud Run service of the same name, and invoking it takes
@@ -38,7 +39,7 @@ resource "google_service_account" "scheduler" {
   display_name = "${var.name} scheduler"
   description  = "Signs the OIDC tokens of the ${var.name} Cloud Scheduler jobs; may invoke that function only."
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_cloud_run_service_iam_member" "scheduler" {
@@ -52,7 +53,8 @@ resource "google_cloud_run_service_iam_member" "scheduler" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Pub/Sub trigger: Eventarc pushes each message to the event function with this identity.
+# Pub/Sub path: one identity that delivers messages to <name>-event and may do nothing else. It
+# signs the push subscriptions' OIDC tokens (push) or is the Eventarc trigger's identity.
 # ---------------------------------------------------------------------------------------------
 
 resource "google_service_account" "trigger" {
@@ -60,18 +62,18 @@ resource "google_service_account" "trigger" {
 
   project      = var.project_id
   account_id   = "${var.name}-evt"
-  display_name = "${var.name} Pub/Sub trigger"
-  description  = "Identity of the Eventarc trigger of ${var.name}-event; may invoke that function only."
+  display_name = "${var.name} Pub/Sub delivery"
+  description  = "Identity in whose name Pub/Sub (push) or Eventarc delivers messages to ${var.name}-event; may invoke that function only."
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_cloud_run_service_iam_member" "trigger" {
   count = var.enable_pubsub_trigger ? 1 : 0
 
   project  = var.project_id
-  location = google_cloudfunctions2_function.this["prompt_event"].location
-  service  = google_cloudfunctions2_function.this["prompt_event"].name
+  location = google_cloudfunctions2_function.this["event"].location
+  service  = google_cloudfunctions2_function.this["event"].name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.trigger[0].email}"
 }

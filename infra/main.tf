@@ -4,19 +4,32 @@ locals {
     managed-by = "terraform"
   })
 
-  services = [
-    "artifactregistry.googleapis.com",
-    "cloudbuild.googleapis.com",
-    "cloudfunctions.googleapis.com",
-    "cloudscheduler.googleapis.com",
-    "eventarc.googleapis.com",
-    "iam.googleapis.com",
-    "logging.googleapis.com",
-    "monitoring.googleapis.com",
-    "pubsub.googleapis.com",
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-  ]
+  # Every API the resources below use. Eventarc only for the Eventarc delivery path; Compute
+  # Engine only when builds run as its default account, which exists only with that API on.
+  services = concat(
+    [
+      "artifactregistry.googleapis.com",
+      "cloudbuild.googleapis.com",
+      "cloudfunctions.googleapis.com",
+      "cloudscheduler.googleapis.com",
+      "iam.googleapis.com",
+      "logging.googleapis.com",
+      "monitoring.googleapis.com",
+      "pubsub.googleapis.com",
+      "run.googleapis.com",
+      "secretmanager.googleapis.com",
+      "storage.googleapis.com",
+    ],
+    local.eventarc ? ["eventarc.googleapis.com"] : [],
+    var.build_identity == "default" ? ["compute.googleapis.com"] : [],
+  )
+
+  # The Pub/Sub path (pubsub.tf): a push subscription of our own, or an Eventarc trigger.
+  push     = var.enable_pubsub_trigger && var.pubsub_delivery == "push"
+  eventarc = var.enable_pubsub_trigger && var.pubsub_delivery == "eventarc"
+
+  # Buckets bulk runs may name (BULK_BUCKETS): exactly those granted in bulk.tf.
+  bulk_buckets = sort(distinct(concat(var.bulk_input_buckets, var.bulk_output_buckets)))
 
   # Everything in the repository that is not the function itself: dev tooling, tests, local
   # stand-ins, caches and this folder. Cloud Functions installs requirements.txt only.
@@ -72,6 +85,7 @@ locals {
     local.results_env,
     # Bulk runs fan out on the request topic (docs/bulk.md); the runtime account may publish to it.
     var.enable_pubsub_trigger ? { BULK_TOPIC = google_pubsub_topic.requests[0].id } : {},
+    length(local.bulk_buckets) > 0 ? { BULK_BUCKETS = join(",", local.bulk_buckets) } : {},
     # Unset (rather than empty) means "any model".
     length(var.allowed_models) > 0 ? { ALLOWED_MODELS = join(",", var.allowed_models) } : {},
     var.secret_delivery == "runtime" ? { AIG_TOKEN_SECRET = google_secret_manager_secret.this["aig_token"].id } : {},
@@ -93,6 +107,21 @@ resource "google_project_service" "enabled" {
   project            = var.project_id
   service            = each.value
   disable_on_destroy = false
+}
+
+# An API reported enabled is not always usable at once (the provider's google_project_service
+# guide says as much): everything that calls one waits for this, not for the enable itself.
+resource "time_sleep" "apis" {
+  count = var.enable_apis ? 1 : 0
+
+  create_duration = var.api_enable_wait
+
+  # Waits again when an API is added, not on every apply.
+  triggers = {
+    services = join(",", sort(local.services))
+  }
+
+  depends_on = [google_project_service.enabled]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -143,7 +172,7 @@ resource "google_storage_bucket" "source" {
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_storage_bucket_object" "source" {

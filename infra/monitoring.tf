@@ -138,7 +138,21 @@ resource "google_logging_metric" "this" {
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
+}
+
+# A new log-based metric is not known to Cloud Monitoring's alerting for several minutes, and a
+# policy naming it meanwhile fails with 404 "Cannot find metric(s)" (hashicorp/terraform-provider-
+# google issue 11102). Dashboards take unknown metrics, so only the alert waits. Waits again only
+# when the set of metrics changes.
+resource "time_sleep" "log_metrics" {
+  count = var.enable_monitoring ? 1 : 0
+
+  create_duration = var.metric_propagation_wait
+
+  triggers = {
+    metrics = join(",", sort([for metric in google_logging_metric.this : metric.name]))
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -191,8 +205,8 @@ resource "google_monitoring_alert_policy" "error_rate" {
     content   = "More than ${var.alert_error_rate * 100}% of ${var.name} requests answered 5xx over ${var.alert_duration_seconds} s. The `${local.metric_prefix}_errors` metric's `outcome` label names the error type; the request log lines carry `request_id`."
   }
 
-  # The metric descriptors must exist before a policy can name them.
-  depends_on = [google_logging_metric.this]
+  # The metric descriptors must exist, and be known to alerting, before a policy can name them.
+  depends_on = [time_sleep.log_metrics]
 }
 
 resource "google_monitoring_dashboard" "this" {

@@ -17,13 +17,28 @@ output "function_url" {
 }
 
 output "event_function_name" {
-  description = "Name of the Pub/Sub-triggered function, or null when enable_pubsub_trigger is false."
-  value       = try(google_cloudfunctions2_function.this["prompt_event"].name, null)
+  description = "Name of the Pub/Sub-fed function (<name>-event), or null when enable_pubsub_trigger is false."
+  value       = try(google_cloudfunctions2_function.this["event"].name, null)
 }
 
 output "event_function_url" {
-  description = "URL of the Pub/Sub-triggered function's service (reachable by its trigger only), or null."
-  value       = try(google_cloudfunctions2_function.this["prompt_event"].service_config[0].uri, null)
+  description = "URL of the Pub/Sub-fed function's service (the push endpoint and OIDC audience; reachable by its deliveries only), or null."
+  value       = local.event_url
+}
+
+output "event_entry_point" {
+  description = "Entry point of <name>-event: prompt_push (pubsub_delivery = \"push\") or prompt_event (\"eventarc\"), or null."
+  value       = try(google_cloudfunctions2_function.this["event"].build_config[0].entry_point, null)
+}
+
+output "push_subscription" {
+  description = "Short name of the push subscription that feeds <name>-event from the request topic (pubsub_delivery = \"push\"), or null."
+  value       = try(google_pubsub_subscription.push["requests"].name, null)
+}
+
+output "dead_letter_push_subscription" {
+  description = "Short name of the push subscription that delivers each dead letter once to <name>-event, or null."
+  value       = try(google_pubsub_subscription.push["dead_letter"].name, null)
 }
 
 output "pubsub_topic" {
@@ -47,7 +62,7 @@ output "scheduler_service_account_email" {
 }
 
 output "trigger_service_account_email" {
-  description = "Identity of the Eventarc (Pub/Sub) trigger, or null when enable_pubsub_trigger is false."
+  description = "Identity in whose name messages reach <name>-event (the push OIDC token, or the Eventarc trigger), or null when enable_pubsub_trigger is false."
   value       = try(google_service_account.trigger[0].email, null)
 }
 
@@ -76,23 +91,23 @@ output "source_object" {
 }
 
 output "curl_example" {
-  description = "Example authenticated call. With ALLOW_INTERNAL_ONLY ingress it must run from a VPC network of this project (see README)."
+  description = "An authenticated call as the gcloud user, who must be in invoker_members. From a laptop it needs ingress_settings = \"ALLOW_ALL\"; with ALLOW_INTERNAL_ONLY it works only from a VPC network of this project (docs/deploy.md)."
   value       = "curl -sS -X POST '${local.prompt_url}' -H \"Authorization: Bearer $(gcloud auth print-identity-token)\" -H 'Content-Type: application/json' -d '{\"prompt\": \"Say hello in five words.\"}'"
 }
 
+output "publish_example" {
+  description = "A test message on the request topic, as a principal allowed to publish (an Owner, or pubsub_publisher_members), or null."
+  value       = var.enable_pubsub_trigger ? "gcloud pubsub topics publish ${google_pubsub_topic.requests[0].name} --project=${var.project_id} --message='{\"prompt\": \"Say hello in five words.\", \"deliver\": true}' --attribute=request_id=pubsub-test-1" : null
+}
+
 output "dead_letter_topic" {
-  description = "Full name of the dead-letter topic of the Pub/Sub trigger, or null."
+  description = "Full name of the dead-letter topic (pubsub_delivery = \"push\"), or null."
   value       = try(google_pubsub_topic.dead_letter[0].id, null)
 }
 
 output "dead_letter_subscription" {
   description = "Short name of the subscription that keeps dead-lettered messages (pull it to inspect them), or null."
   value       = try(google_pubsub_subscription.dead_letter[0].name, null)
-}
-
-output "dead_letter_commands" {
-  description = "The gcloud lines that attach the dead-letter policy to the Eventarc-created subscription (run by terraform apply when attach_dead_letter_policy), or null."
-  value       = var.enable_pubsub_trigger ? local.dead_letter_script : null
 }
 
 output "results_topic_id" {
@@ -126,6 +141,6 @@ output "dashboard_id" {
 }
 
 output "event_trigger" {
-  description = "Full name of the Eventarc trigger of the Pub/Sub function (its subscription is Eventarc's), or null."
-  value       = local.event_trigger_name
+  description = "Full name of the Eventarc trigger of <name>-event (pubsub_delivery = \"eventarc\"; its subscription is Eventarc's), or null."
+  value       = try(google_cloudfunctions2_function.this["event"].event_trigger[0].trigger, null)
 }

@@ -31,7 +31,7 @@ resource "google_pubsub_topic" "results" {
   name    = "${var.name}-results"
   labels  = local.labels
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_pubsub_topic_iam_member" "results_runtime" {
@@ -84,7 +84,9 @@ resource "google_pubsub_subscription" "results_bigquery" {
     write_metadata = true
   }
 
-  depends_on = [google_bigquery_table_iam_member.results_agent]
+  # Created only once the agent's dataEditor grant has propagated: Pub/Sub refuses to create a
+  # BigQuery subscription whose agent cannot write the table yet.
+  depends_on = [time_sleep.iam_propagation]
 }
 
 # The Pub/Sub service agent writes the rows: dataEditor on that one table.
@@ -148,10 +150,13 @@ resource "google_storage_bucket" "results" {
     }
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
-# storage.objectCreator: create objects only, no read, list, overwrite or delete.
+# storage.objectCreator: create objects only, no read, list, overwrite or delete. Results are
+# written create-only (if_generation_match=0): an object that exists already means the result
+# was delivered, so a redelivered message or a repeated request_id neither needs nor gets the
+# right to overwrite it, and nothing in the function can read or delete a stored result.
 resource "google_storage_bucket_iam_member" "results_runtime" {
   count = var.enable_results_bucket ? 1 : 0
 

@@ -51,7 +51,7 @@ resource "google_cloud_scheduler_job" "prompt" {
   }
 
   depends_on = [
-    google_project_service.enabled,
+    time_sleep.apis,
     google_cloud_run_service_iam_member.scheduler,
   ]
 }

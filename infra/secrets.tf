@@ -21,7 +21,7 @@ resource "google_secret_manager_secret" "this" {
     auto {}
   }
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # The runtime identity may read these secrets and nothing else: bound per secret, never on the

@@ -4,17 +4,20 @@
 # up to a few minutes to be honoured. On an empty project both race the first deploy, so the
 # agents are created explicitly and every grant a deploy depends on is followed by a pause.
 
+# Read at plan time (only cloudresourcemanager.googleapis.com is needed, which must be on before
+# any apply): the project number, and with it every service agent's email, is then known in the
+# plan. Ordered after the API enablement it would be read at apply time, every member built from
+# it unknown, and the grants on those members planned as replacements.
 data "google_project" "this" {
   project_id = var.project_id
-
-  depends_on = [google_project_service.enabled]
 }
 
 locals {
-  # Pub/Sub's agent signs the trigger's push tokens, publishes dead letters and writes BigQuery
-  # subscriptions; Eventarc's agent creates the trigger's subscription.
+  # Pub/Sub's agent signs the push tokens, forwards and publishes dead letters and writes
+  # BigQuery subscriptions; Eventarc's agent creates the Eventarc trigger's subscription.
   service_agents = toset(concat(
-    var.enable_pubsub_trigger ? ["pubsub.googleapis.com", "eventarc.googleapis.com"] : [],
+    var.enable_pubsub_trigger ? ["pubsub.googleapis.com"] : [],
+    local.eventarc ? ["eventarc.googleapis.com"] : [],
     local.results_bigquery ? ["pubsub.googleapis.com"] : [],
   ))
   pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
@@ -27,7 +30,7 @@ resource "google_project_service_identity" "agents" {
   project = var.project_id
   service = each.value
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # Google's docs: only a Pub/Sub service agent created on or before 2021-04-08 lacks the
@@ -69,7 +72,7 @@ resource "google_service_account" "build" {
   display_name = "${var.name} build"
   description  = "Cloud Build identity of the ${var.name} function builds."
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # These are project-level by nature: Cloud Build writes logs and images at project scope. They
@@ -100,10 +103,16 @@ resource "google_project_iam_member" "default_build" {
   project = var.project_id
   role    = "roles/cloudbuild.builds.builder"
   member  = "serviceAccount:${data.google_project.this.number}-compute@developer.gserviceaccount.com"
+
+  # That account is created when the Compute Engine API is enabled (main.tf adds it to the API
+  # list for this case); granting to it earlier fails.
+  depends_on = [time_sleep.apis]
 }
 
 # ---------------------------------------------------------------------------------------------
-# One pause after every grant the functions depend on (build, secrets, service agents).
+# One pause after every grant the functions depend on (build, secrets, service agents, sinks),
+# and that the BigQuery subscription depends on: Pub/Sub checks the agent's access to the table
+# when the subscription is created.
 # ---------------------------------------------------------------------------------------------
 
 resource "time_sleep" "iam_propagation" {
@@ -111,9 +120,10 @@ resource "time_sleep" "iam_propagation" {
 
   # Re-wait whenever a grant set changes, not only on first create.
   triggers = {
-    build   = join(",", sort(concat(tolist(local.dedicated_build_roles), var.build_identity == "default" ? ["default"] : [])))
-    secrets = join(",", sort(keys(local.secret_ids)))
-    agents  = join(",", sort(tolist(local.service_agents)))
+    build    = join(",", sort(concat(tolist(local.dedicated_build_roles), var.build_identity == "default" ? ["default"] : [])))
+    secrets  = join(",", sort(keys(local.secret_ids)))
+    agents   = join(",", sort(tolist(local.service_agents)))
+    bigquery = local.results_bigquery ? var.results_bigquery_table : ""
   }
 
   depends_on = [
@@ -127,5 +137,6 @@ resource "time_sleep" "iam_propagation" {
     google_storage_bucket_iam_member.results_runtime,
     google_storage_bucket_iam_member.bulk_input,
     google_storage_bucket_iam_member.bulk_output,
+    google_bigquery_table_iam_member.results_agent,
   ]
 }

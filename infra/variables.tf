@@ -153,6 +153,28 @@ variable "iam_propagation_wait" {
   }
 }
 
+variable "api_enable_wait" {
+  description = "Pause after google_project_service enables the APIs (enable_apis) and before anything uses them: an API reported enabled is not always usable at once. Only on first enable or when the API list changes."
+  type        = string
+  default     = "60s"
+
+  validation {
+    condition     = can(regex("^[0-9]+[sm]$", var.api_enable_wait))
+    error_message = "api_enable_wait must be a duration in seconds or minutes, such as \"60s\" or \"1m\"."
+  }
+}
+
+variable "runtime" {
+  description = "Cloud Run functions Python runtime of both functions: python311, python312 or python313. The default, python313, is the newest the functions run on and the one `make test` runs the unit-level tests on (the full suite runs on the python3 of the test machine, 3.11 or newer)."
+  type        = string
+  default     = "python313"
+
+  validation {
+    condition     = contains(["python311", "python312", "python313"], var.runtime)
+    error_message = "runtime must be python311, python312 or python313 (the code needs Python 3.11 or newer)."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Function sizing (see README: the function is async, one instance holds many calls in flight)
 # ---------------------------------------------------------------------------------------------
@@ -202,13 +224,13 @@ variable "timeout_seconds" {
 }
 
 variable "event_timeout_seconds" {
-  description = "Timeout of the Pub/Sub-triggered function (only with enable_pubsub_trigger)."
+  description = "Timeout of the Pub/Sub-fed function <name>-event (only with enable_pubsub_trigger). With pubsub_delivery = \"push\" it is also the push subscriptions' ack deadline (at least 10 s), so Pub/Sub waits exactly as long as the function may run."
   type        = number
   default     = 300
 
   validation {
     condition     = var.event_timeout_seconds >= 1 && var.event_timeout_seconds <= 540 && floor(var.event_timeout_seconds) == var.event_timeout_seconds
-    error_message = "event_timeout_seconds must be a whole number from 1 to 540 (the gen2 limit for event-triggered functions)."
+    error_message = "event_timeout_seconds must be a whole number from 1 to 540 (the gen2 limit for event-triggered functions, and below Pub/Sub's 600-second ack deadline limit)."
   }
 }
 
@@ -542,9 +564,31 @@ variable "scheduler_region" {
 # ---------------------------------------------------------------------------------------------
 
 variable "enable_pubsub_trigger" {
-  description = "Also deploy prompt_event as <name>-event, triggered by messages on a new Pub/Sub topic <name>-requests."
+  description = "Also deploy <name>-event, fed by messages on a new Pub/Sub topic <name>-requests (how: pubsub_delivery)."
   type        = bool
   default     = false
+}
+
+variable "pubsub_delivery" {
+  description = "How <name>-requests reaches <name>-event. push (default): a push subscription this module owns, to the HTTP entry point prompt_push, with an OIDC token, retry policy, retention, ack deadline and a dead-letter topic whose messages come back to the same function. eventarc: an Eventarc trigger to the CloudEvent entry point prompt_event; Eventarc owns that subscription (24-hour retention, no dead-letter topic: Terraform cannot attach one)."
+  type        = string
+  default     = "push"
+
+  validation {
+    condition     = contains(["push", "eventarc"], var.pubsub_delivery)
+    error_message = "pubsub_delivery must be \"push\" or \"eventarc\"."
+  }
+}
+
+variable "pubsub_message_retention_days" {
+  description = "With pubsub_delivery = \"push\": days the push subscriptions keep a message that has not been acknowledged yet (redelivered with backoff meanwhile). Pub/Sub allows up to 7."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.pubsub_message_retention_days >= 1 && var.pubsub_message_retention_days <= 7 && floor(var.pubsub_message_retention_days) == var.pubsub_message_retention_days
+    error_message = "pubsub_message_retention_days must be a whole number from 1 to 7."
+  }
 }
 
 variable "pubsub_agent_predates_2021_04_08" {
@@ -553,14 +597,8 @@ variable "pubsub_agent_predates_2021_04_08" {
   default     = false
 }
 
-variable "attach_dead_letter_policy" {
-  description = "With enable_pubsub_trigger: run gcloud (on the machine running terraform apply) to attach the dead-letter topic to the Eventarc-created subscription and grant the Pub/Sub agent subscriber on it. false: do it yourself with the commands in the output dead_letter_commands."
-  type        = bool
-  default     = true
-}
-
 variable "dead_letter_max_delivery_attempts" {
-  description = "Deliveries of a failing message before it goes to the dead-letter topic (Pub/Sub allows 5 to 100)."
+  description = "With pubsub_delivery = \"push\": deliveries of a failing message before it goes to the dead-letter topic (Pub/Sub allows 5 to 100)."
   type        = number
   default     = 10
 

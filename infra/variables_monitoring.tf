@@ -40,3 +40,14 @@ variable "alert_notification_channels" {
     error_message = "alert_notification_channels entries must be projects/<project>/notificationChannels/<id>."
   }
 }
+
+variable "metric_propagation_wait" {
+  description = "Pause between creating the log-based metrics and creating the alert policy that names them: Cloud Monitoring answers 404 \"Cannot find metric(s)\" for a new log-based metric for several minutes (hashicorp/terraform-provider-google issue 11102). The wait runs alongside the function build, so it rarely lengthens an apply."
+  type        = string
+  default     = "300s"
+
+  validation {
+    condition     = can(regex("^[0-9]+[sm]$", var.metric_propagation_wait))
+    error_message = "metric_propagation_wait must be a duration in seconds or minutes, such as \"300s\" or \"5m\"."
+  }
+}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from emulators.gateway import GatewayEmulator
-from tests._paths import ROOT
+from tests.support.paths import ROOT
 
 EVENT_MODULES = ("relay.events", "handlers.push", "handlers.event")
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from emulators.gateway import GatewayEmulator
-from tests._servers import FunctionServer
-from tests.process._push import gateway_calls, lines_for, nonce, oidc_token, push, push_body
+from tests.support.push import gateway_calls, lines_for, nonce, oidc_token, push, push_body
+from tests.support.servers import FunctionServer
 
 Serve = Callable[..., FunctionServer]
 

@@ -233,7 +233,7 @@ def test_the_name_check_can_fail() -> None:
         "`Relay._internal` `_upstream_headers` `relay/_nowhere.py` `relay._nowhere`\n"
         "`NoSuchClass.no_such_method` `no_such_function()` `make no-such-target`\n"
         "`output_text` `MAX_RETRIES` `usage.input_tokens` `httpx.MockTransport` `AiGatewayError`\n"
-        "`relay/retry.py` `relay.retry` `Relay` `make test` `tests/test_*.py`\n"
+        "`relay/retry.py` `relay.retry` `Relay` `make test` `tests/unit/test_*.py`\n"
         "```sh\npython -m emulators.nowhere\nmake run\n```\n"
     )
     assert unknown_names(text) == [
