@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from relay import Answer, Settings
-from relay.delivery import Deliverer, Source, deliver_stream, requested_delivery
+from relay.delivery import Deliverer, Source, deliver_stream
 
 __all__ = ["deliver_http", "get_deliverer"]
 
@@ -24,12 +24,10 @@ def get_deliverer(settings: Settings) -> Deliverer | None:
     return _deliverer
 
 
-async def deliver_http(
-    answer: Answer, body: bytes | None, headers: Mapping[str, str], settings: Settings
-) -> Answer:
-    """Deliver an HTTP call's answer when it asks to, or a scheduler job did not opt out."""
+async def deliver_http(answer: Answer, headers: Mapping[str, str], settings: Settings) -> Answer:
+    """Deliver an HTTP call's answer when its body asked to, or a scheduler job did not opt out."""
     job = headers.get("x-cloudscheduler-jobname") or None
-    flag = requested_delivery(body)
+    flag = answer.deliver
     if not (flag is True or (job is not None and flag is not False)):
         return answer
     deliverer = get_deliverer(settings)

@@ -17,6 +17,7 @@ from starlette.types import Send
 from relay import (
     Answer,
     BodyTimeout,
+    BulkBody,
     ConfigError,
     Context,
     InternalError,
@@ -60,7 +61,6 @@ async def _handle(request: Request) -> Response:
         project = os.environ.get("GOOGLE_CLOUD_PROJECT")
         return _response(config_error_answer(exc, _context(request, project)))
     context = _context(request, relay.settings.project)
-    body: bytes | None = None
     try:
         async with asyncio.timeout(relay.settings.body_timeout):
             body = await _read_body(request, relay.settings.max_body_bytes)
@@ -73,24 +73,30 @@ async def _handle(request: Request) -> Response:
     except RelayError as exc:
         answer = relay.reject(exc, context)
     else:
-        # Only a body that says "bulk" can be a bulk call: the bulk modules (storage, Pub/Sub
-        # fan-out) load on the first such body, not on the cold start of a plain prompt.
-        if b"bulk" in body:
+        started = relay.clock()
+        decoded = relay.read(body, context, started=started)
+        if isinstance(decoded, BulkBody):
+            # The bulk modules (storage, Pub/Sub fan-out) load on the first bulk body, not on
+            # the cold start of a plain prompt.
             from ._bulk import answer_bulk
 
-            bulk = await answer_bulk(relay, body, context)
-            if bulk is not None:
-                return _response(bulk)  # a bulk run's items are its delivery
-        answered = await _unless_caller_leaves(request, relay.answer(body, context))
-        if answered is None:
-            # The caller is gone; nobody reads this. The relay logged client_disconnected.
-            return Response(status_code=499)
-        answer = answered
+            bulk = await answer_bulk(relay, decoded.body, context)
+            assert bulk is not None  # relay.read and relay.bulk agree on what a bulk body is
+            return _response(bulk)  # a bulk run's items are its delivery
+        if isinstance(decoded, Answer):
+            answer = decoded  # refused
+        else:
+            work = relay.answer_decoded(decoded, context, started=started)
+            answered = await _unless_caller_leaves(request, work)
+            if answered is None:
+                # The caller is gone; nobody reads this. The relay logged client_disconnected.
+                return Response(status_code=499)
+            answer = answered
     if relay.settings.results_topic or relay.settings.results_bucket:
         # Loaded with a sink configured only: without one nothing is delivered (docs/delivery.md).
         from ._delivery import deliver_http
 
-        answer = await deliver_http(answer, body, request.headers, relay.settings)
+        answer = await deliver_http(answer, request.headers, relay.settings)
     return _response(answer)
 
 

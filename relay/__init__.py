@@ -26,7 +26,7 @@ from .errors import (
 )
 from .logs import log, trace_field
 from .outcome import Answer, Context, config_error_answer, new_request_id
-from .request import REQUEST_ID, PromptRequest, decode_prompt, decode_request
+from .request import REQUEST_ID, BulkBody, PromptRequest, decode_prompt, decode_request
 from .secretmanager import SecretManagerStore
 from .secrets import Secrets
 from .service import Relay
@@ -37,6 +37,7 @@ __all__ = [
     "REQUEST_ID",
     "Answer",
     "BodyTimeout",
+    "BulkBody",
     "ConfigError",
     "ContentBlocked",
     "Context",

@@ -28,7 +28,6 @@ __all__ = [
     "CustomPrices",
     "Price",
     "call_cost",
-    "custom_cost_header",
     "parse_custom_prices",
     "table_price",
 ]
@@ -152,15 +151,6 @@ def parse_custom_prices(raw: str | None, name: str = "CUSTOM_PRICES") -> dict[st
             None if cached is None else _custom_rate(cached, f"{where}.cached_input"),
         )
     return prices
-
-
-def custom_cost_header(price: Price) -> str:
-    """`cf-aig-custom-cost` for a negotiated price: USD per token, in plain decimals."""
-    fields = [("per_token_in", price.input), ("per_token_out", price.output)]
-    if price.cached_input is not None:
-        fields.append(("per_cache_read_token", price.cached_input))
-    # Plain notation (0.00000015, not 1.5E-7): the gateway's parser is not ours to test.
-    return "{" + ",".join(f'"{k}":{(t[0][1] / _MILLION).normalize():f}' for k, t in fields) + "}"
 
 
 def _custom(custom: CustomPrices, model: str | None) -> Price | None:

@@ -3,7 +3,8 @@
 One keep-alive pool per process (`_pools`) carries every attempt; credentials come from
 `secrets.CredentialSource`. The whole call (every attempt, every wait, and every byte of every
 body) ends by the deadline: each attempt runs under a timer for the time that is left
-(`deadline`), so a trickling body cannot outlive it.
+(`deadline`), so a trickling body cannot outlive it. A plain answer comes back as decoded JSON
+with its headers and status (`Reply`); making a result of it is the service's job.
 The caller's `Tally` is kept up to date as attempts are made, so however the call ends, the
 request's answer and log line say how many upstream calls it took.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -37,11 +38,14 @@ from .outcome import Tally
 from .retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
 from .secrets import Credentials, CredentialSource, Secrets
 from .settings import Settings
-from .translate import UpstreamCall, attempt_headers
+from .translate import UpstreamCall
+from .upstream_headers import attempt_headers
 
 __all__ = ["GatewayClient", "Reply"]
 
 T = TypeVar("T")
+# An attempt's (trace id, span id) when tracing records it.
+SpanIds = tuple[str, str] | None
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Bodies larger than this are not what an LLM answers; refuse rather than buffer them.
@@ -52,10 +56,11 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Reply(Generic[T]):
-    """A successful upstream answer, parsed, with the headers the result reports."""
+    """A successful upstream answer: its decoded JSON (or the open stream), headers and status."""
 
     value: T
     headers: httpx.Headers
+    status: int
 
 
 class _Retryable(Exception):
@@ -88,19 +93,13 @@ class GatewayClient:
         """Close pooled connections."""
         await self._pools.aclose()
 
-    async def send(
-        self, call: UpstreamCall, parse: Callable[[Any], T], *, deadline: float, tally: Tally
-    ) -> Reply[T]:
-        """POST `call`, retrying per policy until `deadline` (a `clock()` value).
-
-        `parse` turns the decoded JSON into the caller's value; an UpstreamError it raises (a body
-        of the wrong shape) is retried like any other upstream failure.
+    async def send(self, call: UpstreamCall, *, deadline: float, tally: Tally) -> Reply[Any]:
+        """POST `call`, retrying per policy until `deadline` (a `clock()` value); the answer's
+        JSON decoded. Its shape is the caller's to check (see `_attempt` on unusable answers).
         """
 
-        async def attempt(
-            credentials: Credentials, traced: Mapping[str, str]
-        ) -> tuple[T, httpx.Headers]:
-            return await self._attempt(call, credentials, parse, deadline, traced, tally)
+        async def attempt(credentials: Credentials, span_ids: SpanIds) -> Reply[Any]:
+            return await self._attempt(call, credentials, deadline, span_ids, tally)
 
         return await self._retrying(attempt, deadline, tally)
 
@@ -113,17 +112,15 @@ class GatewayClient:
         caller owns the response (and must close it).
         """
 
-        async def attempt(
-            credentials: Credentials, traced: Mapping[str, str]
-        ) -> tuple[httpx.Response, httpx.Headers]:
-            response = await self._post(call, credentials, deadline, traced, tally)
-            return response, response.headers
+        async def attempt(credentials: Credentials, span_ids: SpanIds) -> Reply[httpx.Response]:
+            response = await self._post(call, credentials, deadline, span_ids, tally)
+            return Reply(response, response.headers, response.status_code)
 
         return await self._retrying(attempt, deadline, tally)
 
     async def _retrying(
         self,
-        attempt: Callable[[Credentials, Mapping[str, str]], Awaitable[tuple[T, httpx.Headers]]],
+        attempt: Callable[[Credentials, SpanIds], Awaitable[Reply[T]]],
         deadline: float,
         tally: Tally,
     ) -> Reply[T]:
@@ -139,9 +136,9 @@ class GatewayClient:
             tally.gateway_log_id = None  # only the attempt that decides the call reports one
             span = tracing.attempt()
             try:
-                value, headers = await attempt(credentials, span.headers)
+                reply = await attempt(credentials, span.span_ids)
                 span.end()
-                return Reply(value, headers)
+                return reply
             except _Retryable as failed:
                 span.end(failed.error)
                 error = failed.error
@@ -183,15 +180,15 @@ class GatewayClient:
         self,
         call: UpstreamCall,
         credentials: Credentials,
-        parse: Callable[[Any], T],
         deadline: float,
-        traced: Mapping[str, str],
+        span_ids: SpanIds,
         tally: Tally,
-    ) -> tuple[T, httpx.Headers]:
-        response = await self._post(call, credentials, deadline, traced, tally)
-        # One rule for "upstream said 2xx but we cannot use the answer" (cut off, not JSON, the
-        # wrong shape, a failed run): never retried here. The provider may have run and billed
-        # it, so another attempt could bill it again; the caller gets upstream_error and decides.
+    ) -> Reply[Any]:
+        response = await self._post(call, credentials, deadline, span_ids, tally)
+        # One rule for "upstream said 2xx but we cannot use the answer" (cut off, not JSON, and
+        # in the service the wrong shape or a failed run): never retried. The provider may have
+        # run and billed it, so another attempt could bill it again; the caller gets
+        # upstream_error (with upstream_status) and decides.
         try:
             body = await self._read(response, deadline, MAX_UPSTREAM_BODY_BYTES)
         except _Retryable as failed:
@@ -205,18 +202,14 @@ class GatewayClient:
                 f"({kind[:60]})",
                 upstream_status=response.status_code,
             ) from exc
-        try:
-            return parse(data), response.headers
-        except UpstreamError as exc:
-            exc.upstream_status = exc.upstream_status or response.status_code
-            raise
+        return Reply(data, response.headers, response.status_code)
 
     async def _post(
         self,
         call: UpstreamCall,
         credentials: Credentials,
         deadline: float,
-        traced: Mapping[str, str],
+        span_ids: SpanIds,
         tally: Tally,
     ) -> httpx.Response:
         """One POST; returns a 2xx response with its body unread, raises for anything else."""
@@ -225,7 +218,7 @@ class GatewayClient:
             "POST",
             call.path,
             msgspec.json.encode(call.body),
-            attempt_headers(call, credentials, remaining, traced),
+            attempt_headers(call.headers, credentials, remaining, span_ids),
             timeout=remaining,
             connect=min(CONNECT_TIMEOUT_SECONDS, remaining),
         )

@@ -19,7 +19,7 @@ import msgspec
 
 from .errors import ConfigError, InternalError, RelayError
 from .logs import log, redact
-from .request import REQUEST_ID, PromptRequest
+from .request import PromptRequest
 from .tracing import NO_CALL, CallTrace, TraceContext
 from .translate import UpstreamCall
 
@@ -31,7 +31,6 @@ __all__ = [
     "Tally",
     "config_error_answer",
     "new_request_id",
-    "request_id_from_raw",
 ]
 
 
@@ -66,20 +65,12 @@ class Answer:
     # `time.monotonic()` by which the caller must have taken them.
     events: AsyncGenerator[bytes, None] | None = None
     events_deadline: float | None = None
+    # The body's own `deliver` flag (a prompt's or a batch's), for the handler that delivers.
+    deliver: bool | None = None
 
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
-
-
-def request_id_from_raw(body: bytes) -> str | None:
-    """Echo the caller's request_id even when the rest of the body is invalid."""
-    try:
-        data = msgspec.json.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
-    value = data.get("request_id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and REQUEST_ID.match(value) else None
 
 
 @dataclass(slots=True)

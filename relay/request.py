@@ -2,12 +2,15 @@
 
 msgspec does the decoding and the type checks (strict: "10" is not an integer, unknown fields are
 rejected by name); the few rules that span fields live in `__post_init__`. Every failure becomes an
-InvalidRequest whose message names the field.
+InvalidRequest whose message names the field. A valid body is decoded once (`deliver` rides on
+the request); only a refused body is read again, loosely (`body_fields`), for what it echoes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -31,10 +34,14 @@ __all__ = [
     "REQUEST_ID_PATTERN",
     "Api",
     "BatchRequest",
+    "BodyFields",
+    "BulkBody",
     "CacheOptions",
     "JsonSchema",
     "LogOptions",
     "PromptRequest",
+    "body_fields",
+    "decode_body",
     "decode_prompt",
     "decode_request",
 ]
@@ -165,6 +172,34 @@ class BatchRequest(Strict):
 _request_decoder = msgspec.json.Decoder(PromptRequest)
 _batch_decoder = msgspec.json.Decoder(BatchRequest)
 _BATCH_PREFIX = re.compile(rb'^\s*\{\s*"requests"\s*:')
+_DELIVER_BATCH_PREFIX = re.compile(
+    rb'^\s*\{\s*"deliver"\s*:\s*(?:true|false|null)\s*,\s*"requests"\s*:'
+)
+_BULK_PREFIX = re.compile(rb'^\s*\{\s*"bulk(?:_status)?"\s*:')
+
+
+@dataclass(frozen=True, slots=True)
+class BulkBody:
+    """A `bulk` or `bulk_status` body: `relay.bulk` decodes and answers it, never as a prompt."""
+
+    body: bytes
+
+
+def decode_body(body: bytes) -> PromptRequest | BatchRequest | BulkBody:
+    """Decode an HTTP body once: a prompt, a batch, or a bulk body left to `relay.bulk`."""
+    if _BULK_PREFIX.match(body):
+        return BulkBody(body)
+    try:
+        return decode_request(body)
+    except InvalidRequest:
+        # Neither a prompt nor a batch has a `bulk` key, so a body with one always lands here
+        # (`{"deliver": true, "bulk": ...}`, say); only then are its keys looked at.
+        data = _loose(body) if b"bulk" in body else None
+        if isinstance(data, dict) and {"bulk", "bulk_status"} & data.keys():
+            return BulkBody(body)
+        raise
+
+
 _AT_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 
 
@@ -172,6 +207,11 @@ def decode_request(body: bytes) -> PromptRequest | BatchRequest:
     """Decode a caller's body; raise InvalidRequest naming what is wrong."""
     if _BATCH_PREFIX.match(body):
         return _decode(_batch_decoder, body)
+    if _DELIVER_BATCH_PREFIX.match(body):
+        # A scheduler job's batch, `deliver` first: one pass when valid; when not, the error
+        # is the one the path below gives.
+        with contextlib.suppress(InvalidRequest):
+            return _decode(_batch_decoder, body)
     try:
         return _checked(_decode(_request_decoder, body), body)
     except InvalidRequest as exc:
@@ -183,6 +223,33 @@ def decode_request(body: bytes) -> PromptRequest | BatchRequest:
             except InvalidRequest:
                 raise exc from None
         raise
+
+
+@dataclass(frozen=True, slots=True)
+class BodyFields:
+    """What a refused body's answer still uses: its request_id and `deliver`, when well formed."""
+
+    request_id: str | None = None
+    deliver: bool | None = None
+
+
+def body_fields(body: bytes) -> BodyFields:
+    """The top-level `request_id` and `deliver` of any JSON object, however invalid the rest."""
+    data = _loose(body)
+    if not isinstance(data, dict):
+        return BodyFields()
+    request_id, deliver = data.get("request_id"), data.get("deliver")
+    return BodyFields(
+        request_id if isinstance(request_id, str) and REQUEST_ID.match(request_id) else None,
+        deliver if isinstance(deliver, bool) else None,
+    )
+
+
+def _loose(body: bytes) -> Any:
+    try:
+        return msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def decode_prompt(body: bytes) -> PromptRequest:

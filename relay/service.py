@@ -18,20 +18,21 @@ import httpx
 import msgspec
 
 from . import tracing
-from .cost import call_cost, custom_cost_header
+from .cost import call_cost
 from .errors import InternalError, InvalidRequest, RelayError, UpstreamError, UpstreamTimeout
 from .gateway import GatewayClient
 from .gateway_info import gateway_info, header_value
 from .normalize import normalize, parse_output_json
-from .outcome import (
-    Answer,
-    Context,
-    Outcomes,
-    Run,
-    new_request_id,
-    request_id_from_raw,
+from .outcome import Answer, Context, Outcomes, Run, new_request_id
+from .request import (
+    BatchRequest,
+    BulkBody,
+    PromptRequest,
+    body_fields,
+    decode_body,
+    decode_prompt,
+    decode_request,
 )
-from .request import BatchRequest, PromptRequest, decode_prompt, decode_request
 from .scrub import StreamScrubber, scrub_tree
 from .secrets import Secrets, SecretStore
 from .settings import Settings
@@ -81,11 +82,40 @@ class Relay:
         try:
             request = decode_request(body)
         except InvalidRequest as exc:
-            request_id = request_id_from_raw(body) or context.request_id or new_request_id()
-            return self.refuse(exc, request_id, context, started=started)
+            return self._refuse_body(exc, body, context, started)
+        return await self.answer_decoded(request, context, started=started)
+
+    def read(
+        self, body: bytes, context: Context | None = None, *, started: float | None = None
+    ) -> PromptRequest | BatchRequest | BulkBody | Answer:
+        """Decode an HTTP body once: the request, a bulk body, or its refusal (logged)."""
+        try:
+            return decode_body(body)
+        except InvalidRequest as exc:
+            return self._refuse_body(exc, body, context or Context(), started)
+
+    async def answer_decoded(
+        self,
+        request: PromptRequest | BatchRequest,
+        context: Context | None = None,
+        *,
+        started: float | None = None,
+    ) -> Answer:
+        """Answer a decoded prompt or batch; the answer carries the body's `deliver` flag."""
         if isinstance(request, BatchRequest):
-            return await self.answer_batch(request, context)
-        return await self.answer_request(request, context, started=started)
+            answer = await self.answer_batch(request, context)
+        else:
+            answer = await self.answer_request(request, context, started=started)
+        return answer if request.deliver is None else replace(answer, deliver=request.deliver)
+
+    def _refuse_body(
+        self, error: InvalidRequest, body: bytes, context: Context, started: float | None
+    ) -> Answer:
+        """An unusable body's answer: its request_id echoed and its `deliver` kept when readable."""
+        fields = body_fields(body)
+        request_id = fields.request_id or context.request_id or new_request_id()
+        answer = self.refuse(error, request_id, context, started=started)
+        return answer if fields.deliver is None else replace(answer, deliver=fields.deliver)
 
     async def answer_batch(self, batch: BatchRequest, context: Context | None = None) -> Answer:
         """Answer `{"requests": [...]}`: items run concurrently, under one deadline, in order."""
@@ -111,7 +141,7 @@ class Relay:
                     request = decode_prompt(bytes(raw))
                 except InvalidRequest as exc:
                     exc.message = f"requests[{index}]: {exc.message}"
-                    rid = request_id_from_raw(bytes(raw)) or new_request_id()
+                    rid = body_fields(bytes(raw)).request_id or new_request_id()
                     return self.refuse(exc, rid, item_context, started=started).body
                 if request.stream:
                     error = InvalidRequest(f"requests[{index}].stream: batch items cannot stream")
@@ -195,35 +225,28 @@ class Relay:
         return Run(request_id, started, deadline, context, request)
 
     def _call_for(self, request: PromptRequest, context: Context) -> UpstreamCall:
-        call = build_call(
+        return build_call(
             request,
             self.settings,
             default_metadata=context.default_metadata,
             trace=context.trace,
             allow_stream=context.allow_stream,
         )
-        price = self.settings.custom_prices.get(call.model.lower())
-        if price is None:
-            return call
-        # A negotiated price for the model: the gateway is told, so its analytics agree.
-        return replace(
-            call, headers={**call.headers, "cf-aig-custom-cost": custom_cost_header(price)}
-        )
 
     async def _answer_plain(self, run: Run) -> dict[str, Any]:
         """One call, its JSON answer normalized into the result."""
         assert run.call is not None and run.request is not None
-        call, raw = run.call, []
-
-        def parse(data: Any) -> dict[str, Any]:
-            raw.append(data)
-            return normalize(call.api, data)
-
-        reply = await self.gateway.send(call, parse, deadline=run.deadline, tally=run.tally)
-        result = self._result(run, reply.value, reply.headers)
+        reply = await self.gateway.send(run.call, deadline=run.deadline, tally=run.tally)
+        try:
+            fields = normalize(run.call.api, reply.value)
+        except UpstreamError as exc:
+            # A 2xx of the wrong shape (or a failed run): not retried, said with its status.
+            exc.upstream_status = exc.upstream_status or reply.status
+            raise
+        result = self._result(run, fields, reply.headers)
         if run.request.include_raw:
             # Scrubbed like every other string from upstream: an upstream may echo a credential.
-            result["raw"] = scrub_tree(raw[-1])
+            result["raw"] = scrub_tree(reply.value)
         return result
 
     def _result(

@@ -1,12 +1,11 @@
-"""Translation: a validated request into one upstream call (path, JSON body, cf-aig headers).
+"""Translation: a validated request into one upstream call (path, JSON body, headers).
 
-The flat request shape is mapped onto each API's wire format here and nowhere else. Credentials
-are not added here: the gateway client adds them, so this module never touches a secret.
+The flat request shape is mapped onto each API's wire format here and nowhere else; the call's
+headers come from `upstream_headers`, which also adds each attempt's (credentials among them).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +13,11 @@ from typing import Any
 from .errors import InvalidRequest, ModelNotAllowed
 from .messages import Message, Tool, ToolChoiceFunction
 from .request import Api, JsonSchema, PromptRequest
-from .secrets import Credentials
 from .settings import Settings
 from .tracing import TraceContext
+from .upstream_headers import call_headers
 
-__all__ = ["RESERVED_BODY_FIELDS", "UpstreamCall", "attempt_headers", "build_call"]
+__all__ = ["RESERVED_BODY_FIELDS", "UpstreamCall", "build_call"]
 
 PATHS: dict[Api, str] = {"responses": "/responses", "chat": "/chat/completions"}
 
@@ -101,58 +100,11 @@ def build_call(
         model=model,
         path=PATHS[api],
         body=body,
-        headers={
-            **gateway_headers(request, default_metadata),
-            **control_headers(request, settings),
-            **(trace.gateway_headers() if trace is not None else {}),
-        },
+        headers=call_headers(
+            request, settings, model, default_metadata=default_metadata, trace=trace
+        ),
         stream=stream,
     )
-
-
-def gateway_headers(
-    request: PromptRequest, default_metadata: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The cf-aig-* headers a request asks for. Values are ASCII with no CR/LF by construction."""
-    headers: dict[str, str] = {}
-    metadata = request.metadata if request.metadata is not None else default_metadata
-    if metadata:
-        # ensure_ascii escapes every control character, so the header cannot be split.
-        headers["cf-aig-metadata"] = json.dumps(
-            dict(metadata), ensure_ascii=True, separators=(",", ":")
-        )
-    cache = request.cache
-    if cache is not None:
-        if cache.ttl is not None:
-            headers["cf-aig-cache-ttl"] = str(cache.ttl)
-        if cache.skip:
-            headers["cf-aig-skip-cache"] = "true"
-        if cache.key is not None:
-            headers["cf-aig-cache-key"] = cache.key
-    return headers
-
-
-def control_headers(request: PromptRequest, settings: Settings) -> dict[str, str]:
-    """cf-aig-collect-log(-payload), -zdr and -byok-alias: the request's, else the settings'."""
-    log = request.log
-    flags = {
-        "cf-aig-collect-log": _first(log.collect if log else None, settings.gateway_collect_log),
-        "cf-aig-collect-log-payload": _first(
-            log.payload if log else None, settings.gateway_collect_log_payload
-        ),
-        "cf-aig-zdr": _first(request.zdr, settings.gateway_zdr),
-    }
-    headers = {
-        name: "true" if value else "false" for name, value in flags.items() if value is not None
-    }
-    alias = request.byok_alias or settings.gateway_byok_alias
-    if alias is not None:
-        headers["cf-aig-byok-alias"] = alias  # validated: [A-Za-z0-9._-]{1,64}
-    return headers
-
-
-def _first(value: bool | None, default: bool | None) -> bool | None:
-    return value if value is not None else default
 
 
 def _responses_body(request: PromptRequest, model: str, stream: bool) -> dict[str, Any]:
@@ -313,26 +265,3 @@ def _tool_fields(tool: Tool) -> dict[str, Any]:
     if tool.strict is not None:
         fields["strict"] = tool.strict
     return fields
-
-
-def attempt_headers(
-    call: UpstreamCall,
-    credentials: Credentials,
-    remaining: float,
-    traced: Mapping[str, str],
-) -> dict[str, str]:
-    """One attempt's headers: the call's own, credentials, and what is left of the budget."""
-    headers = {
-        "content-type": "application/json",
-        "cf-aig-authorization": f"Bearer {credentials.gateway_token.reveal()}",
-        **call.headers,
-        # The gateway stops waiting when this attempt's share of the budget is spent. Rounded
-        # down, so it never promises more time than is left.
-        "cf-aig-request-timeout": str(max(1, int(remaining * 1000))),
-        # The attempt's span ids, when tracing: after call.headers, so they replace the
-        # caller's ids there; the gateway's spans then nest under this attempt.
-        **traced,
-    }
-    if credentials.openai_key is not None:
-        headers["authorization"] = f"Bearer {credentials.openai_key.reveal()}"
-    return headers

@@ -5,7 +5,7 @@ a deployment without sinks never imports them. `Deliverer` retries each sink wit
 `PubSubSink` and `GcsSink` are one attempt each.
 """
 
-from ._deliverer import DELIVERY_ATTEMPTS, Deliverer, Source, deliver_stream, requested_delivery
+from ._deliverer import DELIVERY_ATTEMPTS, Deliverer, Source, deliver_stream
 from ._sinks import GcsSink, PubSubSink, Sink, is_permanent
 
 __all__ = [
@@ -17,5 +17,4 @@ __all__ = [
     "Source",
     "deliver_stream",
     "is_permanent",
-    "requested_delivery",
 ]

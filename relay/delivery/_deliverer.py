@@ -25,7 +25,6 @@ __all__ = [
     "Deliverer",
     "Source",
     "deliver_stream",
-    "requested_delivery",
 ]
 
 Source = Literal["http", "scheduler", "pubsub"]
@@ -39,26 +38,6 @@ _MAX_ATTRIBUTE_CHARS = 256
 _MAX_ERROR_CHARS = 300
 
 _encoder = msgspec.json.Encoder()
-
-
-class _Flag(msgspec.Struct):
-    """The one field delivery needs from a body; everything else is the relay's to check."""
-
-    deliver: bool | None = None
-
-
-_flag_decoder = msgspec.json.Decoder(_Flag)
-
-
-def requested_delivery(body: bytes | None) -> bool | None:
-    """The body's top-level `deliver` (a prompt or a batch); None when absent or unreadable."""
-    # Most bodies do not mention it: skip the parse (a \\u escape could spell it, though).
-    if not body or (b"deliver" not in body and b"\\u" not in body):
-        return None
-    try:
-        return _flag_decoder.decode(body).deliver
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
 
 
 class Deliverer:

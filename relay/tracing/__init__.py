@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._context import (
-    OTEL_PARENT_SPAN_HEADER,
-    OTEL_TRACE_ID_HEADER,
     SPAN_FIELD,
     TRACE_FIELD,
     TRACEPARENT_ATTRIBUTES,
@@ -42,8 +40,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CLOUD_TRACE_OTLP_ENDPOINT",
     "NO_CALL",
-    "OTEL_PARENT_SPAN_HEADER",
-    "OTEL_TRACE_ID_HEADER",
     "SEMCONV_VERSION",
     "SPAN_FIELD",
     "TRACEPARENT_ATTRIBUTES",

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "OTEL_PARENT_SPAN_HEADER",
-    "OTEL_TRACE_ID_HEADER",
     "SPAN_FIELD",
     "TRACE_FIELD",
     "TraceContext",
@@ -22,8 +20,6 @@ __all__ = [
 
 TRACE_FIELD = "logging.googleapis.com/trace"
 SPAN_FIELD = "logging.googleapis.com/spanId"
-OTEL_TRACE_ID_HEADER = "cf-aig-otel-trace-id"
-OTEL_PARENT_SPAN_HEADER = "cf-aig-otel-parent-span-id"
 # Real values are 55 characters (traceparent) or under 80 (X-Cloud-Trace-Context); longer ones are
 # not parsed at all.
 MAX_HEADER_CHARS = 256
@@ -50,14 +46,6 @@ class TraceContext:
         if self.span_id:
             fields[SPAN_FIELD] = self.span_id
         return fields
-
-    def gateway_headers(self, span_id: str | None = None) -> dict[str, str]:
-        """The cf-aig-otel-* headers; `span_id` (the function's own span) beats the caller's."""
-        headers = {OTEL_TRACE_ID_HEADER: self.trace_id}
-        parent = span_id or self.span_id
-        if parent:
-            headers[OTEL_PARENT_SPAN_HEADER] = parent
-        return headers
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> TraceContext | None:

@@ -1,7 +1,7 @@
 """Tracing hooks: one span per gateway call, one per attempt; no-ops unless TRACING=otel.
 
 The service opens a `CallTrace` around each call and makes it current; the gateway client asks
-`attempt()` for the current call's next attempt, whose `headers` go upstream (so the gateway's
+`attempt()` for the current call's next attempt, whose `span_ids` go upstream (so the gateway's
 own spans join the trace under that attempt). The default tracer does nothing and imports
 nothing: OpenTelemetry is loaded (from `_otel`) only when the setting asks for it, so a
 cold start without tracing pays nothing for it.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from types import MappingProxyType
 from typing import Any
 
 from ._context import TraceContext
@@ -28,14 +27,13 @@ __all__ = [
     "remote_parent",
 ]
 
-_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
-
 
 class AttemptTrace:
     """One upstream attempt. This base class records nothing."""
 
-    # Extra upstream headers for this attempt (the trace ids the gateway should join).
-    headers: Mapping[str, str] = _NO_HEADERS
+    # (trace id, span id) of this attempt's span, for the gateway's spans to join; None when
+    # nothing is recorded.
+    span_ids: tuple[str, str] | None = None
 
     def end(self, error: BaseException | None = None) -> None:
         """The attempt is over: answered (`error` None) or failed."""

@@ -152,12 +152,9 @@ class _OtelAttempt(AttemptTrace):
     def __init__(self, span: Span) -> None:
         self._span = span
         context = span.get_span_context()
-        # The gateway's spans become children of this attempt (same header values [controls]
-        # derives from the incoming context; set later, so these win when tracing is on).
-        self.headers = {
-            "cf-aig-otel-trace-id": f"{context.trace_id:032x}",
-            "cf-aig-otel-parent-span-id": f"{context.span_id:016x}",
-        }
+        # The gateway's spans become children of this attempt: these ids replace the caller's
+        # in the attempt's headers.
+        self.span_ids = (f"{context.trace_id:032x}", f"{context.span_id:016x}")
 
     def end(self, error: BaseException | None = None) -> None:
         span = self._span

@@ -65,7 +65,7 @@ def crash(server: FunctionServer, kind: str) -> httpx.Response:
     ids=["span-4400-digits", "span-30-digits", "traceparent-5000-chars"],
 )
 def test_malformed_trace_header_is_ignored(serve: ServerFactory, header: tuple[str, str]) -> None:
-    """Issue 9.13: an oversized or malformed trace header neither fails the request nor reaches
+    """An oversized or malformed trace header neither fails the request nor reaches
     the log line; the answer is the ordinary JSON result."""
     server = serve()
     request_id = f"trace-{nonce()}"
@@ -81,7 +81,7 @@ def test_malformed_trace_header_is_ignored(serve: ServerFactory, header: tuple[s
 def test_exception_from_a_cloudevent_function_is_one_json_line(
     crash_server: FunctionServer,
 ) -> None:
-    """Issue 9.15: an exception raised from a CloudEvent function is logged once, as one JSON
+    """An exception raised from a CloudEvent function is logged once, as one JSON
     line whose stack_trace keeps the cause and none of the secret."""
     before = len(all_lines(crash_server))
     response = crash(crash_server, "raise")

@@ -13,10 +13,10 @@ from relay.cost import (
     PRICE_TABLE,
     Price,
     call_cost,
-    custom_cost_header,
     parse_custom_prices,
     table_price,
 )
+from relay.upstream_headers import custom_cost_header
 from tests.support.cost import MINI, MINI_CACHED, MINI_IN, MINI_OUT, by_hand
 
 

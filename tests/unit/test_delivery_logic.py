@@ -13,9 +13,9 @@ import pytest
 from google.api_core import exceptions as google_errors
 
 from relay import ConfigError, InvalidRequest, Settings, decode_request
-from relay.delivery import Deliverer, deliver_stream, requested_delivery
+from relay.delivery import Deliverer, deliver_stream
 from relay.events import cache_keyed
-from relay.request import BatchRequest
+from relay.request import BatchRequest, body_fields
 from relay.streaming import sse
 
 
@@ -90,12 +90,11 @@ def test_deliver_field_is_strict() -> None:
         (b'{"prompt": "x", "\\u0064eliver": true}', True),
         (b'{"prompt": "deliver", "deliver": "yes"}', None),
         (b"{not json deliver", None),
-        (None, None),
     ],
 )
-def test_requested_delivery(body: bytes | None, flag: bool | None) -> None:
-    """Only the body's own top-level boolean counts."""
-    assert requested_delivery(body) is flag
+def test_requested_delivery(body: bytes, flag: bool | None) -> None:
+    """Only the body's own top-level boolean counts (read loosely when the body is refused)."""
+    assert body_fields(body).deliver is flag
 
 
 class FakeSink:

@@ -22,6 +22,7 @@ from relay.gateway_info import MAX_DLP_CHARS, MAX_HEADER_VALUE_CHARS, gateway_in
 from relay.normalize import classify_error
 from relay.request import PromptRequest
 from relay.translate import build_call
+from relay.upstream_headers import trace_headers
 
 BASE = {"AIG_BASE_URL": "http://127.0.0.1:9/v1/a/g/openai", "AIG_TOKEN": "tok-abcdefgh"}
 
@@ -187,7 +188,7 @@ def test_future_traceparent_version_may_carry_more_fields() -> None:
 
 def test_own_span_beats_the_callers() -> None:
     """When the function has its own span for the call, the gateway's spans hang under it."""
-    headers = TraceContext(TRACE, "2" * 16).gateway_headers(span_id="3" * 16)
+    headers = trace_headers(TRACE, "3" * 16)
     assert headers == {"cf-aig-otel-trace-id": TRACE, "cf-aig-otel-parent-span-id": "3" * 16}
 
 

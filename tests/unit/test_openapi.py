@@ -24,8 +24,8 @@ SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 
 
-# Documented in openapi.yaml before the code has them: none now (kept so a field can land in
-# the description first, on purpose and visibly).
+# Fields and error types openapi.yaml may describe before the code has them (empty: the spec and
+# the code agree; an entry here makes such a gap deliberate and visible).
 PENDING_FIELDS: dict[str, set[str]] = {}
 PENDING_ERROR_TYPES: set[str] = set()
 # Keywords that bound a value; the spec must carry every one the code enforces.
