@@ -6,6 +6,8 @@ again; a body that is not a push envelope is a 400 and nothing runs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,11 +21,11 @@ from relay import (
     log,
     new_request_id,
 )
-from relay.events import MAX_PUSH_BYTES, Disposition, decode_push, push_identity
+from relay.events import MAX_PUSH_BYTES, Disposition, decode_push, oidc_email
 
 from ._runtime import get_events
 
-__all__ = ["handle_push"]
+__all__ = ["handle_push", "push_identity"]
 
 _encoder = msgspec.json.Encoder()
 
@@ -57,6 +59,16 @@ async def handle_push(request: Request) -> Response:
         )
     answer = {"message_id": message.message_id, "disposition": disposition.value}
     return Response(_encoder.encode(answer), status_code=status, media_type="application/json")
+
+
+def push_identity(headers: Mapping[str, str]) -> str | None:
+    """Who pushed: the email in the push's OIDC token. With both headers present, Cloud Run
+    verifies only X-Serverless-Authorization and passes Authorization on unchecked, so that one
+    is read first and, when present, alone."""
+    header = headers.get("x-serverless-authorization")
+    if header is None:
+        header = headers.get("authorization")
+    return oidc_email(header)
 
 
 async def _read_body(request: Request) -> bytes:

@@ -4,7 +4,7 @@
 or RETRY (let Pub/Sub redeliver). It owns de-duplication by message id, the outcomes kept while
 their delivery fails, delivery to the result sinks, bulk items and dead letters. The CloudEvent
 adapter reads the message with `message_from_json`; the push adapter with `decode_push`, and the
-pusher's identity with `push_identity`.
+pusher's email from its ID token with `oidc_email`.
 
 Loaded on the first message only: an HTTP-only deployment never imports it.
 """
@@ -13,7 +13,7 @@ from ._core import EventCore
 from ._dedup import DEFAULT_REMEMBERED, Deduplicator
 from ._message import MAX_DATA_BYTES, Disposition, PubSubMessage, cache_keyed, message_from_json
 from ._pending import DEFAULT_PENDING, Pending, PendingOutcomes
-from ._push import MAX_PUSH_BYTES, decode_push, push_identity
+from ._push import MAX_PUSH_BYTES, decode_push, oidc_email
 
 __all__ = [
     "DEFAULT_PENDING",
@@ -29,5 +29,5 @@ __all__ = [
     "cache_keyed",
     "decode_push",
     "message_from_json",
-    "push_identity",
+    "oidc_email",
 ]

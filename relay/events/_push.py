@@ -1,4 +1,4 @@
-"""The Pub/Sub push body (the direct Pub/Sub trigger), checked, and who pushed it.
+"""The Pub/Sub push body (the direct Pub/Sub trigger), checked, and the pusher's email.
 
 Pub/Sub POSTs `{"message": {"data", "attributes", "messageId", "publishTime"}, "subscription",
 "deliveryAttempt"?}`. A body of any other shape did not come from a push subscription: it is
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -18,7 +17,7 @@ from ..errors import InvalidRequest
 from ..tracing import TraceContext
 from ._message import PubSubMessage, message_from_json
 
-__all__ = ["MAX_PUSH_BYTES", "decode_push", "push_identity"]
+__all__ = ["MAX_PUSH_BYTES", "decode_push", "oidc_email"]
 
 # Pub/Sub's 10 MB message cap, base64-encoded, plus the envelope: a push body is never larger.
 MAX_PUSH_BYTES = 16 * 1024 * 1024
@@ -68,17 +67,10 @@ def decode_push(
     )
 
 
-def push_identity(headers: Mapping[str, str]) -> str | None:
-    """The email in the OIDC token of the push, read but not verified.
-
-    Cloud Run verifies the token (and replaces its signature) before the request gets here, as
-    long as the function requires IAM authentication; with both headers present it verifies only
-    X-Serverless-Authorization and passes Authorization on unchecked, so that one is read first
-    and, when present, alone.
-    """
-    header = headers.get("x-serverless-authorization")
-    if header is None:
-        header = headers.get("authorization")
+def oidc_email(header: str | None) -> str | None:
+    """The `email` claim of the ID token in a `Bearer <token>` header value, read but not
+    verified: the platform verifies the token before the request arrives (only while the function
+    requires IAM authentication) and replaces its signature."""
     if header is None or header[:7].lower() != "bearer ":
         return None
     token = header[7:].strip()
@@ -86,9 +78,8 @@ def push_identity(headers: Mapping[str, str]) -> str | None:
     if len(token) > _MAX_TOKEN_CHARS or len(parts) != 3:
         return None
     try:
-        claims: Any = msgspec.json.decode(
-            base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        )
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims: Any = msgspec.json.decode(payload)
     except (binascii.Error, ValueError, msgspec.DecodeError, RecursionError):
         return None
     email = claims.get("email") if isinstance(claims, dict) else None

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from handlers.push import push_identity
 from relay import InvalidRequest, PayloadTooLarge, TraceContext
-from relay.events import MAX_DATA_BYTES, decode_push, message_from_json, push_identity
+from relay.events import MAX_DATA_BYTES, decode_push, message_from_json
 
 TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
