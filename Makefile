@@ -96,9 +96,11 @@ tf-schema:
 infra-docs: install
 	$(PY) infra/docs.py
 
-## make bench: the benchmark suite (not part of make test)
+## make bench: the benchmark suite (not part of make test), then the gateway client's candidates
+## (conformance table, CPU per request, 1,000 in flight: docs/transport.md)
 bench: install
 	$(PY) -m bench
+	$(PY) -m bench.clients
 
 ## make prices: regenerate relay/_prices.json from genai-prices (then review the diff)
 prices:

@@ -6,8 +6,8 @@ The two event adapters are not imported here: they load on the first message, so
 deployment's cold start does not pay for them.
 """
 
-from ._logsetup import setup_logging
+from ._logsetup import run_after, setup_logging
 from ._runtime import check_settings, get_relay
 from .http import handle_http
 
-__all__ = ["check_settings", "get_relay", "handle_http", "setup_logging"]
+__all__ = ["check_settings", "get_relay", "handle_http", "run_after", "setup_logging"]

@@ -21,7 +21,7 @@ from relay import ConfigError
 from relay.logs import configure_logging, reapply
 from relay.settings import DEFAULT_LOG_LEVEL, log_level_from_env
 
-__all__ = ["setup_logging"]
+__all__ = ["run_after", "setup_logging"]
 
 _HOOKED = "_relay_json_logging"
 
@@ -33,7 +33,7 @@ def setup_logging(env: Mapping[str, str] | None = None) -> None:
     except ConfigError:
         level = DEFAULT_LOG_LEVEL  # check_settings() reports the bad value, in JSON
     configure_logging(logging.getLevelNamesMapping()[level])
-    _run_after("gunicorn.glogging", "Logger", "setup", _after_gunicorn)
+    run_after("gunicorn.glogging", "Logger", "setup", _after_gunicorn)
 
 
 def _after_gunicorn() -> None:
@@ -44,12 +44,10 @@ def _after_gunicorn() -> None:
 
 
 def _hook_uvicorn() -> None:
-    _run_after("uvicorn.config", "Config", "configure_logging", reapply)
+    run_after("uvicorn.config", "Config", "configure_logging", reapply)
 
 
-def _run_after(
-    module_name: str, class_name: str, method_name: str, then: Callable[[], Any]
-) -> None:
+def run_after(module_name: str, class_name: str, method_name: str, then: Callable[[], Any]) -> None:
     """Make `module.Class.method` call `then()` after it returns (once, however often asked)."""
     try:
         owner = getattr(importlib.import_module(module_name), class_name)

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UpstreamError
 
 __all__ = [
     "PRICE_TABLE",
@@ -40,6 +40,9 @@ _COST_PLACES = Decimal("1e-12")
 _MAX_RATE = Decimal(100_000)
 _MAX_CUSTOM_MODELS = 200
 _MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@-]{1,256}")
+# More tokens than any call uses: a count above it is a broken answer, not a price to compute
+# (and kept below it, every cost fits Decimal's 28 digits at the picodollar, even at _MAX_RATE).
+_MAX_TOKENS = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,11 @@ def _custom_rate(value: Any, where: str) -> Decimal:
 
 def _tokens(usage: Mapping[str, Any], key: str) -> int:
     value = usage.get(key)
-    return value if isinstance(value, int) and value > 0 else 0
+    if not isinstance(value, int) or value <= 0:
+        return 0
+    if value > _MAX_TOKENS:
+        raise UpstreamError(f"the gateway's answer counts an impossible {key} ({value:.3g})")
+    return value
 
 
 def _rate(tiers: tuple[tuple[int, Decimal], ...], input_tokens: int) -> Decimal:

@@ -1,6 +1,6 @@
 """The gateway client: one upstream call, retried by the policy in `retry`, inside one deadline.
 
-One keep-alive pool per process (`_pools`) carries every attempt; credentials come from
+One keep-alive pool per process (`transport`) carries every attempt; credentials come from
 `secrets.CredentialSource`. The whole call (every attempt, every wait, and every byte of every
 body) ends by the deadline: each attempt runs under a timer for the time that is left
 (`deadline`), so a trickling body cannot outlive it. A plain answer comes back as decoded JSON
@@ -22,7 +22,6 @@ import httpx
 import msgspec
 
 from . import tracing
-from ._pools import GatewayPool
 from .deadline import timer
 from .errors import (
     ContentBlocked,
@@ -39,6 +38,7 @@ from .retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_r
 from .secrets import Credentials, CredentialSource, Secrets
 from .settings import Settings
 from .translate import UpstreamCall
+from .transport import GatewayPool
 from .upstream_headers import attempt_headers
 
 __all__ = ["GatewayClient", "Reply"]
@@ -52,6 +52,8 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 MAX_UPSTREAM_BODY_BYTES = 32 * 1024 * 1024
 # An error body is read for its message and code only.
 MAX_ERROR_BODY_BYTES = 64 * 1024
+# Failures before the request left whole: nothing reached the gateway, so they are retried.
+_UNSENT = (httpx.ConnectError, httpx.WriteError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,9 +232,17 @@ class GatewayClient:
         except httpx.LocalProtocolError as exc:
             # We built a request HTTP refuses: a bug, not a gateway fault, so never retried.
             raise InternalError("the upstream request could not be sent") from exc
-        except httpx.TransportError as exc:
+        except _UNSENT as exc:
             raise _Retryable(
                 UpstreamError(f"could not reach the gateway ({type(exc).__name__})")
+            ) from exc
+        except httpx.TransportError as exc:
+            # The whole request went out, then the connection dropped or the answer broke before
+            # its head: the provider may have run (and billed) it, so, like an unusable 2xx,
+            # never retried.
+            raise UpstreamError(
+                f"the connection broke before the gateway's answer began ({type(exc).__name__});"
+                " the request was sent whole and may have run, so it was not sent again"
             ) from exc
         if response.status_code < 400:
             return response

@@ -39,7 +39,7 @@ LAZY_IMPORTS = (
 
 
 # What the first request imports whatever the secrets: anyio's asyncio backend (Starlette's: the
-# hello world pays it too). Not httpcore: the gateway transport is relay/_transport.py.
+# hello world pays it too). Not httpcore: the gateway transport is relay/transport.
 FIRST_REQUEST_IMPORTS = ("anyio._backends._asyncio",)
 # The TLS context of the gateway client (the CA bundle), timed after `import main`.
 _TLS_CODE = (

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bench._procs import tree_peak_kib
+from bench import tree_peak_kib
 from tests.support.constants import OPENAI_KEY, TOKEN
 from tests.support.hostile import HostileUpstream
 from tests.support.servers import ANSWERS, FunctionServer, ServerFactory
@@ -146,15 +146,18 @@ def test_hang_up_during_a_retry_wait_retries_nothing(
     """429 with Retry-After: 2, then the caller leaves: the retry is never sent."""
     body = ask("retry_after")
     before = len(hostile.seen("retry_after"))
+    # The caller leaves 1 s in: after the first attempt (on a loaded machine it can take a few
+    # hundred ms to reach upstream), before the retry the 2 s Retry-After would send.
     with pytest.raises(httpx.ReadTimeout):
-        httpx.post(function.url, json=body, timeout=0.5)
+        httpx.post(function.url, json=body, timeout=1.0)
     line = function.log_for(body["request_id"])
     assert (line["outcome"], line["attempts"]) == ("client_disconnected", 1)
     # The retry would have gone out 2 s after the first attempt; look until well past that.
     until = time.monotonic() + 3.0
     while time.monotonic() < until:
-        assert len(hostile.seen("retry_after")) == before + 1, "a retry went out for nobody"
+        assert len(hostile.seen("retry_after")) <= before + 1, "a retry went out for nobody"
         time.sleep(0.1)  # polling interval while watching for a retry that must not come
+    assert len(hostile.seen("retry_after")) == before + 1, "the first attempt never went out"
 
 
 def test_reader_that_stops_reading_is_cut_off(

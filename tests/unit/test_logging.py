@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from handlers._logsetup import _run_after
+from handlers import run_after
 from relay import ConfigError, Settings
 from relay import logs as logformat
 from relay.logs import (
@@ -286,8 +286,8 @@ def test_run_after_hooks_a_method_once() -> None:
     sys.modules["fake_server_module"] = module
     try:
         for _ in range(2):
-            _run_after("fake_server_module", "Server", "setup", lambda: calls.append("then"))
-        _run_after("no_such_module_here", "Server", "setup", lambda: calls.append("never"))
+            run_after("fake_server_module", "Server", "setup", lambda: calls.append("then"))
+        run_after("no_such_module_here", "Server", "setup", lambda: calls.append("never"))
         assert Server().setup("x") == "X"
     finally:
         del sys.modules["fake_server_module"]

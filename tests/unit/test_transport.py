@@ -1,4 +1,4 @@
-"""relay/_transport.py over real sockets: a scripted HTTP/1.1 server on 127.0.0.1 answers each
+"""relay/transport over real sockets: a scripted HTTP/1.1 server on 127.0.0.1 answers each
 connection; the transport must keep httpx's semantics (exception types, keep-alive, bodies)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from relay._transport import BODY_HIGH_WATER_BYTES, MAX_HEAD_BYTES, HttpToolsTransport
+from relay.transport import BODY_HIGH_WATER_BYTES, MAX_HEAD_BYTES, HttpToolsTransport
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

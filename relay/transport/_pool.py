@@ -1,6 +1,6 @@
 """The gateway's connection pool, and the one way requests go out on it.
 
-Requests run on `_transport.HttpToolsTransport` rather than httpx's default (httpcore): httpcore
+Requests run on `HttpToolsTransport` (`_httptools`) rather than httpx's default (httpcore): httpcore
 spent most of the function's CPU per request, and its pool walks every connection it holds for
 each request it places, so one pool of hundreds of connections collapsed under a burst (it used
 to be split into 32 shards for that). The transport's pool is a stack of idle connections:
@@ -19,7 +19,7 @@ import ssl
 
 import httpx
 
-from ._transport import HttpToolsTransport
+from ._httptools import HttpToolsTransport
 
 __all__ = [
     "DEFAULT_HEADERS",
