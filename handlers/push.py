@@ -21,7 +21,8 @@ from relay import (
     log,
     new_request_id,
 )
-from relay.events import MAX_PUSH_BYTES, Disposition, decode_push, oidc_email
+from relay.events import MAX_PUSH_BYTES, Disposition, decode_push
+from relay.identity import caller_email
 
 from ._runtime import get_events
 
@@ -62,13 +63,9 @@ async def handle_push(request: Request) -> Response:
 
 
 def push_identity(headers: Mapping[str, str]) -> str | None:
-    """Who pushed: the email in the push's OIDC token. With both headers present, Cloud Run
-    verifies only X-Serverless-Authorization and passes Authorization on unchecked, so that one
-    is read first and, when present, alone."""
-    header = headers.get("x-serverless-authorization")
-    if header is None:
-        header = headers.get("authorization")
-    return oidc_email(header)
+    """Who pushed: the email in the push's OIDC token (relay/identity.py: X-Serverless-Authorization
+    first, which Cloud Run verified when both are present, else Authorization)."""
+    return caller_email(headers.get("x-serverless-authorization"), headers.get("authorization"))
 
 
 async def _read_body(request: Request) -> bytes:

@@ -8,6 +8,7 @@ OpenTelemetry only when TRACING=otel).
 
 from .errors import (
     BodyTimeout,
+    BudgetExceeded,
     ConfigError,
     ContentBlocked,
     InternalError,
@@ -15,6 +16,7 @@ from .errors import (
     MethodNotAllowed,
     ModelNotAllowed,
     PayloadTooLarge,
+    PolicyDenied,
     RateLimited,
     RelayError,
     SecretUnavailable,
@@ -37,6 +39,7 @@ __all__ = [
     "REQUEST_ID",
     "Answer",
     "BodyTimeout",
+    "BudgetExceeded",
     "BulkBody",
     "ConfigError",
     "ContentBlocked",
@@ -46,6 +49,7 @@ __all__ = [
     "MethodNotAllowed",
     "ModelNotAllowed",
     "PayloadTooLarge",
+    "PolicyDenied",
     "PromptRequest",
     "RateLimited",
     "Relay",

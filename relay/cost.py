@@ -7,6 +7,12 @@ rate, once. A model the table does not know costs `None`, never a guess.
 
 The table (`_prices.json`) is generated from genai-prices' data by `tools/refresh_prices.py`; it
 is read on first use, so importing this module costs nothing on a cold start.
+
+The table holds OpenAI's `default` (standard) tier. A call the provider reports as served by
+another tier is priced from it: `flex` at half of every rate (OpenAI's flex processing guide:
+"priced at Batch API rates", which the pricing page lists at half of standard, cached input
+included); `priority` has per-model rates the table does not carry, so it costs `None`. A
+negotiated price (CUSTOM_PRICES) is taken as what the call cost, whatever the tier.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from .errors import ConfigError, UpstreamError
 
 __all__ = [
     "PRICE_TABLE",
+    "TIER_PRICE_FACTORS",
     "CustomPrices",
     "Price",
     "call_cost",
@@ -43,6 +50,12 @@ _MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@-]{1,256}")
 # More tokens than any call uses: a count above it is a broken answer, not a price to compute
 # (and kept below it, every cost fits Decimal's 28 digits at the picodollar, even at _MAX_RATE).
 _MAX_TOKENS = 10**12
+# What a tier costs as a share of the table's (standard) rates; a tier not listed is not priced.
+TIER_PRICE_FACTORS: Mapping[str, Decimal] = {
+    "default": Decimal(1),
+    "auto": Decimal(1),  # providers report the tier that ran; "auto" alone means the default
+    "flex": Decimal("0.5"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +78,22 @@ class Price:
             ((0, input),), ((0, output),), None if cached_input is None else ((0, cached_input),)
         )
 
-    def cost(self, usage: Mapping[str, Any]) -> float:
-        """USD for `usage` (the contract's usage object)."""
+    def cost(self, usage: Mapping[str, Any], factor: Decimal = Decimal(1)) -> float:
+        """USD for `usage` (the contract's usage object), every rate times `factor` (a tier's)."""
         input_tokens = _tokens(usage, "input_tokens")
         cached = min(_tokens(usage, "cached_input_tokens"), input_tokens)
         output_tokens = _tokens(usage, "output_tokens")
         # reasoning_tokens are part of output_tokens: never added again.
         cached_rate = _rate(self.cached_input or self.input, input_tokens)
         total = (
-            (input_tokens - cached) * _rate(self.input, input_tokens)
-            + cached * cached_rate
-            + output_tokens * _rate(self.output, input_tokens)
-        ) / _MILLION
+            (
+                (input_tokens - cached) * _rate(self.input, input_tokens)
+                + cached * cached_rate
+                + output_tokens * _rate(self.output, input_tokens)
+            )
+            * factor
+            / _MILLION
+        )
         return float(total.quantize(_COST_PLACES))
 
 
@@ -90,21 +107,25 @@ def call_cost(
     requested: str | None = None,
     custom: CustomPrices | None = None,
     today: datetime.date | None = None,
+    tier: str | None = None,
 ) -> float | None:
     """USD for a call, or None when usage or the model's price is unknown.
 
     A negotiated price (CUSTOM_PRICES) for the answering model or the requested one wins over
     the table; the table is looked up by the model that answered (often a dated snapshot, which
-    may cost something else than its alias).
+    may cost something else than its alias), at the `tier` that served the call (None: default).
     """
     if not usage:
         return None
-    price = None
     if custom:
         price = _custom(custom, model) or _custom(custom, requested)
-    if price is None and model:
-        price = table_price(model, today)
-    return None if price is None else price.cost(usage)
+        if price is not None:
+            return price.cost(usage)
+    factor = TIER_PRICE_FACTORS.get(tier or "default")
+    price = table_price(model, today) if model else None
+    if price is None or factor is None:
+        return None
+    return price.cost(usage, factor)
 
 
 def table_price(model: str, today: datetime.date | None = None) -> Price | None:

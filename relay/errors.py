@@ -10,6 +10,8 @@
     ├── UpstreamRejected          400  upstream_rejected
     ├── ContentBlocked            422  content_blocked
     ├── RateLimited               429  rate_limited
+    ├── BudgetExceeded            429  budget_exceeded (not retryable)
+    ├── PolicyDenied              403  policy_denied
     ├── UpstreamAuth              502  upstream_auth
     ├── UpstreamError             502  upstream_error
     ├── UpstreamTimeout           504  upstream_timeout
@@ -30,6 +32,7 @@ __all__ = [
     "BLOCKED_CODES",
     "UPSTREAM_STATUS_ERRORS",
     "BodyTimeout",
+    "BudgetExceeded",
     "ConfigError",
     "ContentBlocked",
     "InternalError",
@@ -37,6 +40,7 @@ __all__ = [
     "MethodNotAllowed",
     "ModelNotAllowed",
     "PayloadTooLarge",
+    "PolicyDenied",
     "RateLimited",
     "RelayError",
     "SecretUnavailable",
@@ -148,6 +152,21 @@ class RateLimited(RelayError):
     retryable = True
 
 
+class BudgetExceeded(RelayError):
+    """The gateway's spend limit (or a policy's spend cap, or the guardrail scanner's credits) is
+    used up: nothing changes until the budget window resets, so it is never retried."""
+
+    type = "budget_exceeded"
+    status = 429
+
+
+class PolicyDenied(RelayError):
+    """A gateway policy refused this caller or model: not a credential problem."""
+
+    type = "policy_denied"
+    status = 403
+
+
 class UpstreamAuth(RelayError):
     """The gateway or the provider refused our credentials (401, 403)."""
 
@@ -199,6 +218,13 @@ class InternalError(RelayError):
 # answer) block. Guardrail blocks answer 424; a scanner outage (503, 7013) is not a block.
 BLOCKED_CODES = frozenset({2016, 2017, 2029, 2030})
 GUARDRAIL_STATUS = 424
+# The guardrail scanner is out of credits (402). Not a verdict on the content and not a fault
+# that passes in seconds: a spend limit of the account's, so it is answered as budget_exceeded
+# (not retried, acknowledged by events) until someone adds credits.
+SCANNER_CREDITS_CODE = 2021
+# The gateway's own spend-limit and policy answers carry no code: their message says which.
+SPEND_LIMIT_MESSAGE = "spending limit exceeded"
+POLICY_DENIED_MESSAGE = "access denied by policy"
 # Upstream statuses with a row of their own; any other 4xx but 408/409 is the caller's request
 # (upstream_rejected), anything else (408, 409, 5xx) is the upstream's trouble (upstream_error).
 UPSTREAM_STATUS_ERRORS: dict[int, type[RelayError]] = {
@@ -211,13 +237,25 @@ _TRANSIENT_4XX = frozenset({408, 409})
 
 
 def upstream_error_type(
-    status: int, code: str | int | None = None, *, from_gateway: bool = False
+    status: int,
+    code: str | int | None = None,
+    *,
+    from_gateway: bool = False,
+    message: str = "",
 ) -> type[RelayError]:
-    """The contract's error class for an upstream HTTP error status (and the gateway's code)."""
+    """The contract's error class for an upstream HTTP error status (and the gateway's code and
+    message: its spend-limit and policy answers are told apart from a provider's by them)."""
+    said = message.strip().lower()
+    if from_gateway and status == 403 and said.startswith(POLICY_DENIED_MESSAGE):
+        return PolicyDenied  # the gateway answered before any credential reached a provider
     if status in (401, 403):
-        return UpstreamAuth  # before anything a body says: credentials come first
+        return UpstreamAuth  # before anything else a body says: credentials come first
     if from_gateway:
         number = int(code) if isinstance(code, str) and code.isdigit() else code
+        if number == SCANNER_CREDITS_CODE:
+            return BudgetExceeded
+        if status == 429 and said.startswith(SPEND_LIMIT_MESSAGE):
+            return BudgetExceeded
         if number in BLOCKED_CODES or status == GUARDRAIL_STATUS:
             return ContentBlocked  # a 424 with a code not documented yet is still a verdict
     if status in UPSTREAM_STATUS_ERRORS and status != GUARDRAIL_STATUS:

@@ -24,17 +24,27 @@ import msgspec
 from . import tracing
 from .deadline import timer
 from .errors import (
+    BudgetExceeded,
     ContentBlocked,
     InternalError,
+    PolicyDenied,
+    RateLimited,
     RelayError,
     UpstreamAuth,
     UpstreamError,
     UpstreamTimeout,
 )
+from .fallbacks import unified_base_url
 from .logs import log
 from .normalize import classify_error
 from .outcome import Tally
-from .retry import MIN_ATTEMPT_SECONDS, parse_retry_after, retry_delay, should_retry_status
+from .retry import (
+    MIN_ATTEMPT_SECONDS,
+    capacity_unavailable,
+    parse_retry_after,
+    retry_delay,
+    should_retry_status,
+)
 from .secrets import Credentials, CredentialSource, Secrets
 from .settings import Settings
 from .translate import UpstreamCall
@@ -89,11 +99,16 @@ class GatewayClient:
         self._clock = clock
         self._rand = rand
         self._pools = GatewayPool(settings.base_url, transport)
+        # The gateway's unified endpoint, for dynamic routes (only when the base URL allows it).
+        unified = unified_base_url(settings.base_url)
+        self._unified = GatewayPool(unified, transport) if unified is not None else None
         self._credentials = CredentialSource(settings, secrets, clock, self._pools.warm)
 
     async def aclose(self) -> None:
         """Close pooled connections."""
         await self._pools.aclose()
+        if self._unified is not None:
+            await self._unified.aclose()
 
     async def send(self, call: UpstreamCall, *, deadline: float, tally: Tally) -> Reply[Any]:
         """POST `call`, retrying per policy until `deadline` (a `clock()` value); the answer's
@@ -173,7 +188,10 @@ class GatewayClient:
         """The wait before another attempt, or None when there is to be none."""
         if isinstance(error, UpstreamTimeout) or retries >= self._settings.max_retries:
             return None
-        delay = retry_delay(retries, retry_after, self._rand)
+        slow = isinstance(error, RateLimited) and capacity_unavailable(
+            error.message, error.upstream_code
+        )
+        delay = retry_delay(retries, retry_after, self._rand, slow=slow)
         if delay is None or delay + MIN_ATTEMPT_SECONDS > deadline - self._clock():
             return None  # no wait is started that the deadline would cut short
         return delay
@@ -216,17 +234,20 @@ class GatewayClient:
     ) -> httpx.Response:
         """One POST; returns a 2xx response with its body unread, raises for anything else."""
         remaining = deadline - self._clock()
-        request = self._pools.request(
+        pools = self._unified if call.unified and self._unified is not None else self._pools
+        request = pools.request(
             "POST",
             call.path,
             msgspec.json.encode(call.body),
-            attempt_headers(call.headers, credentials, remaining, span_ids),
+            attempt_headers(
+                call.headers, credentials, remaining, span_ids, provider_key=not call.unified
+            ),
             timeout=remaining,
             connect=min(CONNECT_TIMEOUT_SECONDS, remaining),
         )
         try:
             async with timer(deadline, self._clock):
-                response = await self._pools.send(request)
+                response = await pools.send(request)
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise self._timed_out(exc, deadline) from exc
         except httpx.LocalProtocolError as exc:
@@ -250,8 +271,10 @@ class GatewayClient:
         retry_after = parse_retry_after(response.headers)
         error = classify_error(response.status_code, body, retry_after=retry_after)
         tally.gateway_log_id = (response.headers.get("cf-aig-log-id") or "")[:256] or None
-        if isinstance(error, ContentBlocked):
-            raise error  # the same content would be blocked again, whatever the headers say
+        if isinstance(error, ContentBlocked | BudgetExceeded | PolicyDenied):
+            # The same content would be blocked again, a used-up budget stays used up until its
+            # window resets, a policy refuses again: whatever the headers say, never retried.
+            raise error
         if should_retry_status(response.status_code, response.headers, error.upstream_code):
             raise _Retryable(error, retry_after)
         if isinstance(error, UpstreamAuth):

@@ -191,6 +191,8 @@ def _result(body: dict[str, Any], **fields: Any) -> dict[str, Any]:
         "refusal": fields["refusal"],
         "tool_calls": fields["tool_calls"],
         "usage": fields["usage"],
+        # The tier that served the call, as the provider reports it (`default`, `flex`, ...).
+        "service_tier": passed_on(as_text(body.get("service_tier")), 40) or None,
     }
 
 
@@ -199,7 +201,7 @@ def classify_error(status: int, body: bytes, *, retry_after: float | None = None
     code, message, source = _error_details(body)
     where = f"{source} answered {status}"
     text = f"{where}: {message}" if message else where
-    kind = upstream_error_type(status, code, from_gateway=source == "gateway")
+    kind = upstream_error_type(status, code, from_gateway=source == "gateway", message=message)
     if kind is UpstreamAuth:
         # Provider messages about keys quote part of the key: never pass them on.
         who = "gateway token" if source == "gateway" else "provider credentials"
@@ -228,11 +230,25 @@ def _error_details(body: bytes) -> tuple[str | int | None, str, str]:
         code = _code(data.get("internalCode")) or _code(first.get("code"))
         return code, _short(first.get("message")), "gateway"
     error = data.get("error")
+    if data.get("success") is False and isinstance(error, dict):
+        # The gateway's spend-limit and policy answers: `{"success": false, "error": {...}}`.
+        return _code(error.get("code")), _short(_budget_message(error)), "gateway"
     if isinstance(error, dict):
         return _code(error.get("code")), _short(error.get("message")), "provider"
     if isinstance(error, str):
         return None, _short(error), "upstream"
     return None, "", "upstream"
+
+
+def _budget_message(error: Mapping[str, Any]) -> str:
+    """The gateway's message, with what a spend limit says about itself (bucket, spent, limit)."""
+    message = as_text(error.get("message"))
+    facts = [
+        f"{key} {value}"
+        for key in ("bucket", "spent", "limit")
+        if isinstance(value := error.get(key), str | int | float) and not isinstance(value, bool)
+    ]
+    return f"{message} ({', '.join(facts)})" if facts and message else message
 
 
 def _content_text(content: Any) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from .errors import ConfigError, InternalError, RelayError
+from .identity import Identity
 from .logs import log, redact
 from .request import PromptRequest
 from .tracing import NO_CALL, CallTrace, TraceContext
@@ -48,9 +49,8 @@ class Context:
     allow_stream: bool = True
     # The caller's trace (traceparent / X-Cloud-Trace-Context), passed on to the gateway.
     trace: TraceContext | None = None
-    # Who called, when a platform-checked token says so: the push subscription's service account
-    # (the OIDC token's email). Trustworthy only while the function requires IAM authentication.
-    identity: str | None = None
+    # Who the call is for (caller, source, job, bulk run): cf-aig-metadata per IDENTITY_METADATA.
+    identity: Identity = field(default_factory=Identity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +100,19 @@ class Run:
     call: UpstreamCall | None = None
     trace: CallTrace = NO_CALL
     tally: Tally = field(default_factory=Tally)
+    # The models asked for so far, in order, and why each one before the last was given up.
+    models_tried: list[str] = field(default_factory=list)
+    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+
+    def fell_back(self, call: UpstreamCall, error: RelayError) -> None:
+        """`call`'s model was given up for the next one after `error`."""
+        self.fallbacks.append(
+            {
+                "model": call.model,
+                "error_type": error.type,
+                "upstream_status": error.upstream_status,
+            }
+        )
 
 
 class Outcomes:
@@ -163,6 +176,7 @@ class Outcomes:
             upstream_status=error.upstream_status,
             upstream_code=error.upstream_code,
             gateway_log_id=run.tally.gateway_log_id,
+            **_fallback_fields(run),
             **self._prompt_fields(run.request),
             **run.context.log_fields,
         )
@@ -186,6 +200,8 @@ class Outcomes:
             attempts=result["attempts"],
             usage=result["usage"],
             cost_usd=result["cost_usd"],
+            service_tier=result.get("service_tier"),
+            **_fallback_fields(run),
             gateway_log_id=gateway["log_id"],
             cache_status=gateway["cache_status"],
             **self._prompt_fields(run.request, result),
@@ -210,6 +226,16 @@ class Outcomes:
 
     def elapsed_ms(self, started: float) -> int:
         return round((self._clock() - started) * 1000)
+
+
+def _fallback_fields(run: Run) -> dict[str, Any]:
+    """The models a request tried and the fallbacks it took, on its one log line."""
+    if not run.models_tried:
+        return {}
+    fields: dict[str, Any] = {"models_tried": list(run.models_tried)}
+    if run.fallbacks:
+        fields["fallbacks"] = list(run.fallbacks)
+    return fields
 
 
 def config_error_answer(error: ConfigError, context: Context | None = None) -> Answer:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 
 from .errors import InvalidRequest
+from .json_depth import json_depth
 from .messages import (
     Description,
     Message,
@@ -40,6 +41,7 @@ __all__ = [
     "JsonSchema",
     "LogOptions",
     "PromptRequest",
+    "ServiceTier",
     "body_fields",
     "decode_body",
     "decode_prompt",
@@ -60,6 +62,8 @@ RequestId = Annotated[str, msgspec.Meta(pattern=REQUEST_ID_PATTERN)]
 # The name of a key stored in the gateway (cf-aig-byok-alias); settings check it the same way.
 BYOK_ALIAS_PATTERN = r"^[A-Za-z0-9._-]{1,64}\Z"
 ByokAlias = Annotated[str, msgspec.Meta(pattern=BYOK_ALIAS_PATTERN)]
+# OpenAI's processing tiers, for both APIs: flex costs about half and may be unavailable (429).
+ServiceTier = Literal["auto", "default", "flex", "priority"]
 MetadataKey = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 # Values travel in one header (cf-aig-metadata): keep each short.
 MetadataValue = Annotated[str, msgspec.Meta(max_length=512)] | int | float | bool
@@ -75,6 +79,7 @@ MAX_MESSAGE_CHARS = 300
 CACHE_TTL_MIN_SECONDS = 60
 CACHE_TTL_MAX_SECONDS = 2_592_000
 METADATA_MAX_ENTRIES = 5
+MAX_FALLBACK_MODELS = 3
 
 
 class JsonSchema(Strict):
@@ -133,6 +138,12 @@ class PromptRequest(Strict):
     log: LogOptions | None = None
     zdr: bool | None = None
     byok_alias: ByokAlias | None = None
+    service_tier: ServiceTier | None = None
+    # Tried in order when the model before ends in a failure another model may not share.
+    fallback_models: (
+        Annotated[list[ModelName], msgspec.Meta(min_length=1, max_length=MAX_FALLBACK_MODELS)]
+        | None
+    ) = None
 
     def __post_init__(self) -> None:
         if self.messages is not None:
@@ -324,26 +335,3 @@ def _explain(message: str) -> str:
     if not path and message.startswith("Expected `object`"):
         return "body must be a JSON object"
     return f"{path}: {message[0].lower()}{message[1:]}" if path else message
-
-
-# Strings (whose brackets are text) and everything but brackets are dropped before measuring.
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"')
-_BRACKETS_ONLY = bytes.maketrans(b"{}", b"[]")
-_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
-
-
-def json_depth(text: bytes, limit: int) -> int:
-    """How deeply valid JSON `text` nests arrays and objects, counted up to `limit` + 1.
-
-    Each pass deletes the innermost pairs, so the number of passes that leave something is the
-    depth. Only for text a JSON decoder accepted (strings well formed), so the string pattern
-    runs in one linear sweep.
-    """
-    brackets = _JSON_STRING.sub(b"", text).translate(_BRACKETS_ONLY, _NOT_BRACKETS)
-    depth = 0
-    while brackets and depth <= limit:
-        shorter = brackets.replace(b"[]", b"")
-        if len(shorter) == len(brackets):
-            break  # not balanced: not JSON a decoder accepted
-        brackets, depth = shorter, depth + 1
-    return depth

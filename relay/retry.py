@@ -3,8 +3,10 @@
 Every tunable is a named constant here. What is retried: connection errors, timeouts, 408, 409,
 429 and 5xx, unless the server says `x-should-retry: false` (and always when it says `true`);
 never a 429 `insufficient_quota` (waiting does not fix billing). Waits grow exponentially with
-jitter that only shortens them, and obey `retry-after-ms` / `Retry-After` up to a cap. A wait is
-only taken when it and a useful attempt still fit inside the request's deadline.
+jitter that only shortens them (four times longer for flex processing's 429 "Resource
+Unavailable": capacity comes back in tens of seconds, not in one), and obey `retry-after-ms` /
+`Retry-After` up to a cap. A wait is only taken when it and a useful attempt still fit inside the
+request's deadline.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ __all__ = [
     "MAX_RETRY_AFTER_DELAY",
     "MAX_RETRY_DELAY",
     "MIN_ATTEMPT_SECONDS",
+    "SLOW_RETRY_FACTOR",
     "backoff_delay",
+    "capacity_unavailable",
     "parse_retry_after",
     "retry_delay",
     "should_retry_status",
@@ -31,6 +35,12 @@ MAX_RETRY_DELAY = 8.0
 # A server asking for a longer pause than this is not waited for: the caller gets the 429 and
 # its Retry-After instead, which is cheaper than holding an instance.
 MAX_RETRY_AFTER_DELAY = 60.0
+# Flex processing out of capacity: waits this many times longer, up to this cap.
+SLOW_RETRY_FACTOR = 4.0
+MAX_SLOW_RETRY_DELAY = 30.0
+# OpenAI's flex guide names the 429 "Resource Unavailable"; the code is matched too, in case.
+CAPACITY_CODES = frozenset({"resource_unavailable"})
+CAPACITY_MESSAGE = "resource unavailable"
 # Jitter takes up to this fraction off a computed wait (never adds to it).
 JITTER_FRACTION = 0.25
 # An attempt with less time than this left is not worth starting.
@@ -54,6 +64,11 @@ def should_retry_status(
         return upstream_code not in NON_RETRYABLE_429_CODES
     # Request timeout, lock conflict, and server errors are transient.
     return status in RETRYABLE_STATUSES or status >= 500
+
+
+def capacity_unavailable(message: str, upstream_code: str | int | None) -> bool:
+    """Whether a 429 is flex processing without capacity rather than a rate limit."""
+    return upstream_code in CAPACITY_CODES or CAPACITY_MESSAGE in message.lower()
 
 
 def parse_retry_after(
@@ -84,9 +99,17 @@ def parse_retry_after(
     return max(seconds, 0.0)
 
 
-def backoff_delay(retries_taken: int, rand: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with shortening jitter: 0.5, 1, 2, 4, 8, 8, ... seconds at most."""
-    delay = min(INITIAL_RETRY_DELAY * 2.0**retries_taken, MAX_RETRY_DELAY)
+def backoff_delay(
+    retries_taken: int, rand: Callable[[], float] = random.random, *, slow: bool = False
+) -> float:
+    """Exponential backoff with shortening jitter: 0.5, 1, 2, 4, 8, 8, ... seconds at most
+    (`slow`: 2, 4, 8, 16, 30, 30, ...)."""
+    if slow:
+        delay = min(
+            INITIAL_RETRY_DELAY * SLOW_RETRY_FACTOR * 2.0**retries_taken, MAX_SLOW_RETRY_DELAY
+        )
+    else:
+        delay = min(INITIAL_RETRY_DELAY * 2.0**retries_taken, MAX_RETRY_DELAY)
     return delay * (1 - JITTER_FRACTION * rand())
 
 
@@ -94,10 +117,13 @@ def retry_delay(
     retries_taken: int,
     retry_after: float | None,
     rand: Callable[[], float] = random.random,
+    *,
+    slow: bool = False,
 ) -> float | None:
-    """The wait before the next attempt; None when the server asks for more than we will wait."""
+    """The wait before the next attempt; None when the server asks for more than we will wait.
+    `slow` is for flex capacity (see `capacity_unavailable`)."""
     if retry_after is not None:
         if retry_after > MAX_RETRY_AFTER_DELAY:
             return None
         return retry_after
-    return backoff_delay(retries_taken, rand)
+    return backoff_delay(retries_taken, rand, slow=slow)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
@@ -18,11 +19,11 @@ import httpx
 import msgspec
 
 from . import tracing
-from .cost import call_cost
 from .errors import InternalError, InvalidRequest, RelayError, UpstreamError, UpstreamTimeout
+from .fallbacks import checked_models, in_turn
 from .gateway import GatewayClient
-from .gateway_info import gateway_info, header_value
-from .normalize import normalize, parse_output_json
+from .gateway_info import header_value
+from .normalize import normalize
 from .outcome import Answer, Context, Outcomes, Run, new_request_id
 from .request import (
     BatchRequest,
@@ -33,6 +34,7 @@ from .request import (
     decode_prompt,
     decode_request,
 )
+from .result import build_result
 from .scrub import StreamScrubber, scrub_tree
 from .secrets import Secrets, SecretStore
 from .settings import Settings
@@ -136,6 +138,7 @@ class Relay:
                     default_metadata=context.default_metadata,
                     allow_stream=False,
                     trace=context.trace,
+                    identity=context.identity,
                 )
                 try:
                     request = decode_prompt(bytes(raw))
@@ -183,12 +186,19 @@ class Relay:
         request_id = request.request_id or context.request_id or new_request_id()
         run = self._begin(request_id, context, started, request)
         try:
-            run.call = self._call_for(request, context)
+            calls = self._calls_for(request, context)  # every model checked before any call
+            run.call = calls[0]
             run.trace = self.tracer.call(run.call.api, run.call.model, context.trace)
             with tracing.current(run.trace):
-                if run.call.stream:
-                    return await self._open_stream(run)
-                result = await self._answer_plain(run)
+                answered = await in_turn(
+                    calls,
+                    functools.partial(self._answer_call, run),
+                    time_left=lambda: run.deadline - self.clock(),
+                    fell_back=run.fell_back,
+                )
+            if isinstance(answered, Answer):
+                return answered  # a stream, open: it logs its own outcome
+            result = answered
         except asyncio.CancelledError as exc:
             # The caller hung up (the handler cancels us): the upstream call is cancelled with
             # this task and nothing is retried for it.
@@ -219,19 +229,36 @@ class Relay:
         started: float | None,
         request: PromptRequest | None = None,
     ) -> Run:
-        """The request's Run: its deadline is UPSTREAM_TIMEOUT_SECONDS after it `started`."""
+        """The request's Run: its deadline is UPSTREAM_TIMEOUT_SECONDS after it `started`; its log
+        line carries the identity keys that IDENTITY_METADATA sends upstream."""
         started = self.clock() if started is None else started
         deadline = started + self.settings.upstream_timeout
+        if who := context.identity.fields(self.settings.identity_metadata):
+            context = replace(context, log_fields={**context.log_fields, **who})
         return Run(request_id, started, deadline, context, request)
 
-    def _call_for(self, request: PromptRequest, context: Context) -> UpstreamCall:
-        return build_call(
-            request,
-            self.settings,
-            default_metadata=context.default_metadata,
-            trace=context.trace,
-            allow_stream=context.allow_stream,
-        )
+    def _calls_for(self, request: PromptRequest, context: Context) -> list[UpstreamCall]:
+        """One call per model the request may try: its own, then its fallback_models."""
+        primary = request.model or self.settings.default_model
+        models = checked_models(primary, request.fallback_models, self.settings.allowed_models)
+        return [
+            build_call(
+                request,
+                self.settings,
+                default_metadata=context.default_metadata,
+                trace=context.trace,
+                allow_stream=context.allow_stream,
+                model=model,
+                identity=context.identity,
+            )
+            for model in models
+        ]
+
+    async def _answer_call(self, run: Run, call: UpstreamCall) -> dict[str, Any] | Answer:
+        """Answer with `call` (one of the request's models): a result, or an open stream."""
+        run.call = call
+        run.models_tried.append(call.model)
+        return await (self._open_stream(run) if call.stream else self._answer_plain(run))
 
     async def _answer_plain(self, run: Run) -> dict[str, Any]:
         """One call, its JSON answer normalized into the result."""
@@ -253,29 +280,9 @@ class Relay:
         self, run: Run, fields: dict[str, Any], headers: Mapping[str, str]
     ) -> dict[str, Any]:
         """The contract's result from upstream's normalized `fields` and the gateway's headers."""
-        assert run.call is not None and run.request is not None
-        # Every string from upstream is scrubbed before it is used (output_json parses the
-        # scrubbed text).
-        fields = scrub_tree(fields)
-        if run.request.json_schema is not None:
-            parse_output_json(fields)
-        model = fields["model"] or run.call.model
-        gateway = gateway_info(headers)
-        cost: float | None = 0.0  # a gateway cache hit reached no provider: it cost nothing
-        if gateway["cache_status"] != "HIT":
-            custom = self.settings.custom_prices
-            cost = call_cost(fields.get("usage"), model, requested=run.call.model, custom=custom)
-        return {
-            "ok": True,
-            "request_id": run.request_id,
-            "api": run.call.api,
-            **fields,
-            "model": model,
-            "gateway": gateway,
-            "cost_usd": cost,
-            "latency_ms": self.outcomes.elapsed_ms(run.started),
-            "attempts": run.tally.attempts,
-        }
+        latency_ms = self.outcomes.elapsed_ms(run.started)
+        custom = self.settings.custom_prices
+        return build_result(run, fields, headers, custom_prices=custom, latency_ms=latency_ms)
 
     async def _open_stream(self, run: Run) -> Answer:
         """Open the upstream stream; failures up to its first byte are ordinary error answers."""

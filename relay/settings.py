@@ -21,6 +21,7 @@ from .env import text as _text
 from .env import topic as _topic
 from .env import url as _url
 from .errors import ConfigError
+from .identity import parse_identity_metadata
 
 __all__ = [
     "DEFAULT_API",
@@ -143,6 +144,8 @@ class Settings:
     # header, so the gateway's dashboard setting applies.
     gateway_collect_log: bool | None = None
     gateway_collect_log_payload: bool | None = None
+    # IDENTITY_METADATA: the identity keys sent in cf-aig-metadata (relay/identity.py).
+    identity_metadata: tuple[str, ...] = ()
     gateway_zdr: bool | None = None
     gateway_byok_alias: str | None = None
     log_level: str = DEFAULT_LOG_LEVEL
@@ -223,6 +226,7 @@ class Settings:
             gateway_collect_log_payload=_optional_flag(env, "GATEWAY_COLLECT_LOG_PAYLOAD"),
             gateway_zdr=_optional_flag(env, "GATEWAY_ZDR"),
             gateway_byok_alias=_byok_alias(env),
+            identity_metadata=parse_identity_metadata(_text(env, "IDENTITY_METADATA")),
             log_level=log_level_from_env(env),
         )
 

@@ -113,6 +113,7 @@ class ChatStream:
         self.done = False
         self._id: str | None = None
         self._model: str | None = None
+        self._tier: str | None = None
         self._text: list[str] = []
         self._refusal: list[str] = []
         self._tools: dict[int, dict[str, Any]] = {}
@@ -129,6 +130,7 @@ class ChatStream:
             raise _stream_error(chunk["error"])
         self._id = self._id or (as_text(chunk.get("id")) or None)
         self._model = self._model or (as_text(chunk.get("model")) or None)
+        self._tier = as_text(chunk.get("service_tier")) or self._tier
         if isinstance(chunk.get("usage"), dict):
             self._usage = chunk["usage"]
         text: list[str] = []
@@ -184,6 +186,7 @@ class ChatStream:
             "model": self._model,
             "choices": [{"finish_reason": self._finish_reason, "message": message}],
             "usage": self._usage,
+            "service_tier": self._tier,
         }
         return normalize("chat", body)
 

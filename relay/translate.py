@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidRequest, ModelNotAllowed
+from .errors import ConfigError, InvalidRequest, ModelNotAllowed
+from .fallbacks import api_for_model, is_dynamic, unified_base_url
+from .identity import Identity
 from .messages import Message, Tool, ToolChoiceFunction
 from .request import Api, JsonSchema, PromptRequest
 from .settings import Settings
@@ -50,6 +52,8 @@ RESERVED_BODY_FIELDS = frozenset(
         "n",
         "functions",
         "function_call",
+        # Priced per tier: the result's cost_usd follows the request's own field.
+        "service_tier",
     }
 )
 
@@ -64,6 +68,8 @@ class UpstreamCall:
     body: dict[str, Any]
     headers: dict[str, str]
     stream: bool = False
+    # A dynamic route: sent to the gateway's unified endpoint, not its OpenAI one.
+    unified: bool = False
 
 
 def build_call(
@@ -71,23 +77,26 @@ def build_call(
     settings: Settings,
     *,
     default_metadata: Mapping[str, str] | None = None,
+    identity: Identity | None = None,
     trace: TraceContext | None = None,
     allow_stream: bool = True,
+    model: str | None = None,
 ) -> UpstreamCall:
-    """Map `request` onto the API it asks for; raise on a model outside the allow-list.
-
-    Without `allow_stream` (a caller that cannot take events) a streaming request is sent as a
-    plain one.
-    """
-    api: Api = request.api or settings.default_api
+    """Map `request` onto the API it asks for (`model`, a fallback, replacing its own); raise on
+    a model outside the allow-list. Without `allow_stream` a stream is sent as a plain call."""
+    model = model or request.model or settings.default_model
+    api: Api = api_for_model(model, request.api, settings.default_api)
     if request.input is not None and api == "chat":
         raise InvalidRequest("input is Responses-style; with api 'chat' send prompt or messages")
-    model = request.model or settings.default_model
+    if (unified := is_dynamic(model)) and unified_base_url(settings.base_url) is None:
+        raise ConfigError("dynamic routes need AIG_BASE_URL ending in /openai")
     if settings.allowed_models is not None and model not in settings.allowed_models:
         raise ModelNotAllowed(f"model {model[:100]!r} is not in ALLOWED_MODELS")
     stream = bool(request.stream) and allow_stream
     make_body = _responses_body if api == "responses" else _chat_body
     body = make_body(request, model, stream)
+    if request.service_tier is not None:
+        body["service_tier"] = request.service_tier  # the same field in both APIs
     if request.extra_body:
         clash = sorted(RESERVED_BODY_FIELDS.intersection(request.extra_body))
         if clash:
@@ -101,9 +110,15 @@ def build_call(
         path=PATHS[api],
         body=body,
         headers=call_headers(
-            request, settings, model, default_metadata=default_metadata, trace=trace
+            request,
+            settings,
+            model,
+            default_metadata=default_metadata,
+            trace=trace,
+            identity=identity,
         ),
         stream=stream,
+        unified=unified,
     )
 
 

@@ -1,7 +1,8 @@
 """Every header sent to the gateway, and only here.
 
 Two steps. `call_headers` builds a call's own headers once, from the request, the settings and the
-caller's trace: metadata, caching, logging controls, BYOK alias, a negotiated price, trace ids.
+caller's trace: metadata (with the identity keys of `relay.identity`), caching, logging controls,
+BYOK alias, a negotiated price, trace ids.
 `attempt_headers` adds what each attempt needs on top: credentials, the time left, and the
 attempt's own span ids. Values are ASCII with no CR/LF by construction (the request model and the
 settings check what reaches a header), so none can split a header.
@@ -12,8 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from .cost import Price
+from .identity import Identity, merge_metadata
 from .request import PromptRequest
 from .secrets import Credentials
 from .settings import Settings
@@ -40,9 +43,15 @@ def call_headers(
     *,
     default_metadata: Mapping[str, str] | None = None,
     trace: TraceContext | None = None,
+    identity: Identity | None = None,
 ) -> dict[str, str]:
     """The headers of one call to `model`, the same for each of its attempts."""
-    headers = {**request_headers(request, default_metadata), **control_headers(request, settings)}
+    metadata = merge_metadata(
+        request.metadata if request.metadata is not None else default_metadata,
+        (identity or Identity()).fields(settings.identity_metadata),
+        settings.identity_metadata,
+    )
+    headers = {**request_headers(request, metadata), **control_headers(request, settings)}
     if trace is not None:
         headers.update(trace_headers(trace.trace_id, trace.span_id))
     price = settings.custom_prices.get(model.lower())
@@ -53,11 +62,11 @@ def call_headers(
 
 
 def request_headers(
-    request: PromptRequest, default_metadata: Mapping[str, str] | None = None
+    request: PromptRequest, metadata: Mapping[str, Any] | None = None
 ) -> dict[str, str]:
-    """The cf-aig-* headers a request asks for: metadata and caching."""
+    """The cf-aig-* headers a request asks for: `metadata` (its own merged with the identity
+    keys, see `relay.identity`) and caching."""
     headers: dict[str, str] = {}
-    metadata = request.metadata if request.metadata is not None else default_metadata
     if metadata:
         # ensure_ascii escapes every control character, so the header cannot be split.
         headers["cf-aig-metadata"] = json.dumps(
@@ -116,8 +125,12 @@ def attempt_headers(
     credentials: Credentials,
     remaining: float,
     span_ids: tuple[str, str] | None,
+    *,
+    provider_key: bool = True,
 ) -> dict[str, str]:
-    """One attempt's headers: the `call`'s own, credentials, and what is left of the budget."""
+    """One attempt's headers: the `call`'s own, credentials, and what is left of the budget.
+    Without `provider_key` (a dynamic route, which may pick any provider and so must use the
+    keys stored in the gateway) the OpenAI key is not sent."""
     headers = {
         "content-type": "application/json",
         "cf-aig-authorization": f"Bearer {credentials.gateway_token.reveal()}",
@@ -130,7 +143,7 @@ def attempt_headers(
         # The attempt's own span, when tracing: after the call's, so it replaces the caller's
         # ids there; the gateway's spans then nest under this attempt.
         headers.update(trace_headers(*span_ids))
-    if credentials.openai_key is not None:
+    if credentials.openai_key is not None and provider_key:
         headers["authorization"] = f"Bearer {credentials.openai_key.reveal()}"
     return headers
 

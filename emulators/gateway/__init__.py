@@ -1,7 +1,8 @@
 """A local stand-in for Cloudflare AI Gateway in front of OpenAI.
 
 Serves ``POST /v1/{account}/{gateway}/openai/responses`` and ``.../openai/chat/completions``
-with deterministic answers in the real wire format (see ``_plan`` and ``_render``), checks the
+(and dynamic routes on the unified ``.../compat/chat/completions``, see ``_routes``) with
+deterministic answers in the real wire format (see ``_plan`` and ``_render``), checks the
 gateway token and the provider key the way the gateway does, caches like the gateway, and plays
 fault scripts for reliability tests (see ``_faults``).
 

@@ -11,6 +11,7 @@ import msgspec
 from emulators.gateway._errors import JsonObject
 from emulators.gateway._plan import Plan
 from emulators.gateway._render import chat_completion, json_bytes, response_object
+from emulators.gateway._routes import served_tier
 
 __all__ = [
     "JSON",
@@ -84,5 +85,5 @@ def metadata(header: str | None) -> JsonObject:
 
 def render_body(api: str, plan: Plan, body: JsonObject) -> JsonObject:
     if api == "chat/completions":
-        return chat_completion(plan)
+        return chat_completion(plan, served_tier(body))
     return response_object(plan, body, final=True)

@@ -42,6 +42,7 @@ from emulators.gateway._render import (
     json_bytes,
     responses_stream,
 )
+from emulators.gateway._routes import COMPAT_ROUTE, resolve_route, tier_error
 from emulators.gateway._sending import send_stream, trickle
 
 __all__ = ["GatewayEmulator", "RecordedRequest"]
@@ -140,6 +141,8 @@ class GatewayEmulator(ThreadedAsyncServer):
                 RecordedRequest(request.method, request.target, request.headers, parsed)
             )
             self._counts["requests"] += 1
+        if COMPAT_ROUTE.fullmatch(request.path) and request.method == "POST":
+            return await self._openai(http, request, "chat/completions", parsed, dynamic=True)
         route = _ROUTE.fullmatch(request.path)
         if route is None:
             body = _errors.openai_error(f"No route for {request.path}", "not_found", None, None)
@@ -154,7 +157,15 @@ class GatewayEmulator(ThreadedAsyncServer):
             return True
         return await self._openai(http, request, route.group(1), parsed)
 
-    async def _openai(self, http: HttpConnection, request: Request, api: str, parsed: Any) -> bool:
+    async def _openai(
+        self,
+        http: HttpConnection,
+        request: Request,
+        api: str,
+        parsed: Any,
+        *,
+        dynamic: bool = False,
+    ) -> bool:
         headers = request.headers
         log_id = f"{next(_log_ids):026X}"
 
@@ -208,8 +219,17 @@ class GatewayEmulator(ThreadedAsyncServer):
         if seconds > 0:
             await asyncio.sleep(seconds)
 
-        # Suffixes such as @ra=2 or @xsr=false add their headers to whatever this step answers.
-        step_headers.extend(step.headers(time.time()))
+        # Suffixes such as @ra=2 or @xsr=false add their headers to whatever this step answers;
+        # a dynamic route's own headers come first, and a suffix naming the same one wins.
+        suffixed = step.headers(time.time())
+        if dynamic:
+            routed = resolve_route(parsed)
+            if isinstance(routed[0], int):
+                return await send(Answer(routed[0], json_bytes(routed[1])))
+            parsed, route_headers = routed
+            named = {name for name, _ in suffixed}
+            step_headers.extend(h for h in route_headers if h[0] not in named)
+        step_headers.extend(suffixed)
         if step.name in STATUS_STEPS:
             status, error = STATUS_STEPS[step.name]
             return await send(json_answer(status, error))
@@ -226,6 +246,9 @@ class GatewayEmulator(ThreadedAsyncServer):
 
         try:
             body = parsed if isinstance(parsed, dict) else decode_body(request.body)
+            bad_tier = tier_error(body)
+            if bad_tier is not None:
+                return await send(json_answer(400, bad_tier))
             plan = (plan_chat if api == "chat/completions" else plan_responses)(body, request.body)
         except RequestError as exc:
             return await send(json_answer(exc.status, exc.body))

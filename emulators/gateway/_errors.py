@@ -38,6 +38,24 @@ GATEWAY_BYOK_MISSING = gateway_error(
     400, 2005, "No provider API key: this gateway has no stored key for openai"
 )
 
+# Spend limits and policies (features/spend-limits, features/policies) answer in a shape of their
+# own: `success: false` with one error object, no code.
+GATEWAY_SPEND_LIMIT: JsonObject = {
+    "success": False,
+    "error": {
+        "message": "Spending limit exceeded",
+        "bucket": "emulator-bucket",
+        "spent": 1000.42,
+        "limit": 1000,
+    },
+}
+GATEWAY_POLICY_DENIED: JsonObject = {
+    "success": False,
+    "error": {"message": "Access denied by policy"},
+}
+# The guardrail scanner is out of credits (changelog 2026-09-17).
+SCANNER_OUT_OF_CREDITS = gateway_error(402, 2021, "Guardrails scanner out of credits")
+
 # Guardrails (424) and DLP blocks; the DLP status is not documented (400 is what users report).
 GUARDRAIL_PROMPT_BLOCKED = gateway_error(424, 2016, "Prompt blocked due to security configurations")
 GUARDRAIL_RESPONSE_BLOCKED = gateway_error(
@@ -92,6 +110,15 @@ INSUFFICIENT_QUOTA = openai_error(
     "insufficient_quota",
     None,
     "insufficient_quota",
+)
+# Flex processing without capacity (OpenAI's flex guide: 429 "Resource Unavailable"; the body's
+# code is the emulator's guess, the relay goes by status and message).
+FLEX_UNAVAILABLE = openai_error(
+    "Resource Unavailable: flex capacity is temporarily exhausted. Retry later or use the "
+    "default service tier.",
+    "server_error",
+    None,
+    "resource_unavailable",
 )
 # errors/error_500_server_error__issue.json
 SERVER_ERROR = openai_error(

@@ -8,7 +8,10 @@ Gateway signals are suffixes too: ``@step=N``, ``@model=M``, ``@provider=P`` ans
 ``cf-aig-step`` / ``cf-aig-model`` / ``cf-aig-provider`` (a dynamic route or a fallback answered);
 ``@dlp=flag`` with a ``cf-aig-dlp`` JSON verdict (action FLAG), ``@dlp=text`` with one that is not
 JSON. The block steps ``gw2016 gw2017`` (guardrails, 424) and ``gw2029 gw2030`` (DLP) carry a BLOCK
-verdict in ``cf-aig-dlp`` when DLP blocked; ``gw7013`` is the scanner being unavailable (503).
+verdict in ``cf-aig-dlp`` when DLP blocked; ``gw7013`` is the scanner being unavailable (503),
+``gw2021`` out of credits (402). ``budget`` is a spend limit's 429 ("Spending limit exceeded"),
+``policy`` a policy's 403 ("Access denied by policy"), ``flex429`` flex processing without
+capacity (429 "Resource Unavailable").
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ STATUS_STEPS: dict[str, tuple[int, JsonObject]] = {
     "gw2029": (400, _errors.DLP_PROMPT_BLOCKED),
     "gw2030": (400, _errors.DLP_RESPONSE_BLOCKED),
     "gw7013": (503, _errors.SCANNER_UNAVAILABLE),
+    "gw2021": (402, _errors.SCANNER_OUT_OF_CREDITS),
+    "budget": (429, _errors.GATEWAY_SPEND_LIMIT),
+    "policy": (403, _errors.GATEWAY_POLICY_DENIED),
+    "flex429": (429, _errors.FLEX_UNAVAILABLE),
 }
 # DLP blocks say what matched, as the gateway does, in cf-aig-dlp.
 _DLP_BLOCKS = {"gw2029": "REQUEST", "gw2030": "RESPONSE"}

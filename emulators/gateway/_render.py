@@ -15,6 +15,7 @@ import msgspec
 
 from emulators.gateway._errors import JsonObject
 from emulators.gateway._plan import Plan, is_reasoning_model
+from emulators.gateway._routes import served_tier
 
 _encode = msgspec.json.Encoder().encode
 _FINGERPRINT = "fp_emulator"
@@ -63,7 +64,7 @@ def _chat_usage(plan: Plan) -> JsonObject:
     }
 
 
-def chat_completion(plan: Plan) -> JsonObject:
+def chat_completion(plan: Plan, tier: str = "default") -> JsonObject:
     message: JsonObject = {
         "role": "assistant",
         "content": plan.text,
@@ -92,7 +93,7 @@ def chat_completion(plan: Plan) -> JsonObject:
             }
         ],
         "usage": _chat_usage(plan),
-        "service_tier": "default",
+        "service_tier": tier,
         "system_fingerprint": _FINGERPRINT,
     }
 
@@ -106,7 +107,7 @@ def chat_stream(plan: Plan, body: JsonObject) -> list[bytes]:
         "object": "chat.completion.chunk",
         "created": plan.created,
         "model": plan.model,
-        "service_tier": "default",
+        "service_tier": served_tier(body),
         "system_fingerprint": _FINGERPRINT,
     }
 
@@ -240,7 +241,7 @@ def response_object(plan: Plan, body: JsonObject, *, final: bool) -> JsonObject:
             "summary": reasoning.get("summary"),
         },
         "safety_identifier": body.get("safety_identifier"),
-        "service_tier": "default",
+        "service_tier": served_tier(body),
         "store": body.get("store", True),
         "temperature": body.get("temperature", 1.0),
         "text": _echo_text(body.get("text")),

@@ -27,6 +27,7 @@ from ..bulk import (
 )
 from ..delivery import Deliverer
 from ..errors import ConfigError, PayloadTooLarge, RelayError
+from ..identity import Identity
 from ..logs import log
 from ..outcome import Context
 from ..request import REQUEST_ID
@@ -54,10 +55,10 @@ class EventCore:
 
     async def handle(self, message: PubSubMessage) -> Disposition:
         """Run one delivery of `message`; FINISHED when Pub/Sub may forget it."""
-        context = _context(message)
         attributes = dict(message.attributes)
         item = bulk_attributes(attributes)
         dead_letter = dead_letter_deliveries(attributes)
+        context = _context(message, item)
 
         async def work() -> bool:
             if dead_letter is not None:
@@ -178,7 +179,7 @@ class EventCore:
         return True, answer.body
 
 
-def _context(message: PubSubMessage) -> Context:
+def _context(message: PubSubMessage, item: BulkItemAttributes | None) -> Context:
     request_id = message.attributes.get("request_id")
     if not (isinstance(request_id, str) and REQUEST_ID.match(request_id)):
         request_id = f"pubsub-{message.message_id}"[:128]  # absent, or not the contract's shape
@@ -193,7 +194,11 @@ def _context(message: PubSubMessage) -> Context:
         # Nobody reads an event's answer as it arrives: a `stream: true` payload runs plainly.
         allow_stream=False,
         trace=message.trace,
-        identity=message.pushed_by,
+        identity=Identity(
+            caller=message.pushed_by,
+            source="bulk" if item else "pubsub",
+            bulk=item[0] if item else None,
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""The Pub/Sub push body (the direct Pub/Sub trigger), checked, and the pusher's email.
+"""The Pub/Sub push body (the direct Pub/Sub trigger), checked.
 
 Pub/Sub POSTs `{"message": {"data", "attributes", "messageId", "publishTime"}, "subscription",
 "deliveryAttempt"?}`. A body of any other shape did not come from a push subscription: it is
@@ -7,24 +7,16 @@ refused with an `invalid_request` naming what was wrong, and nothing runs.
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Any
-
 import msgspec
 
 from ..errors import InvalidRequest
 from ..tracing import TraceContext
 from ._message import PubSubMessage, message_from_json
 
-__all__ = ["MAX_PUSH_BYTES", "decode_push", "oidc_email"]
+__all__ = ["MAX_PUSH_BYTES", "decode_push"]
 
 # Pub/Sub's 10 MB message cap, base64-encoded, plus the envelope: a push body is never larger.
 MAX_PUSH_BYTES = 16 * 1024 * 1024
-# An email address is at most 254 characters.
-_MAX_EMAIL_CHARS = 254
-# A JWT far larger than this is not an identity token.
-_MAX_TOKEN_CHARS = 16_384
 
 
 def decode_push(
@@ -65,24 +57,3 @@ def decode_push(
         trace=trace,
         pushed_by=pushed_by,
     )
-
-
-def oidc_email(header: str | None) -> str | None:
-    """The `email` claim of the ID token in a `Bearer <token>` header value, read but not
-    verified: the platform verifies the token before the request arrives (only while the function
-    requires IAM authentication) and replaces its signature."""
-    if header is None or header[:7].lower() != "bearer ":
-        return None
-    token = header[7:].strip()
-    parts = token.split(".")
-    if len(token) > _MAX_TOKEN_CHARS or len(parts) != 3:
-        return None
-    try:
-        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims: Any = msgspec.json.decode(payload)
-    except (binascii.Error, ValueError, msgspec.DecodeError, RecursionError):
-        return None
-    email = claims.get("email") if isinstance(claims, dict) else None
-    if not isinstance(email, str) or not 0 < len(email) <= _MAX_EMAIL_CHARS or "@" not in email:
-        return None
-    return email

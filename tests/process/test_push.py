@@ -4,6 +4,7 @@ process, against the gateway and Secret Manager emulators; the same outcomes as 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -207,3 +208,20 @@ def test_secrets_never_reach_the_push_logs(serve: Serve, gateway: GatewayEmulato
     assert message_id in text
     assert gateway.token and gateway.openai_key
     assert gateway.token not in text and gateway.openai_key not in text
+
+
+def test_pusher_is_the_caller_identity_sent_to_the_gateway(
+    serve: Serve, gateway: GatewayEmulator
+) -> None:
+    """With IDENTITY_METADATA=caller,source the pusher's email and `pubsub` reach the gateway
+    in cf-aig-metadata, beside the message's own metadata."""
+    server = push_server(serve, IDENTITY_METADATA="caller,source")
+    email = "push-invoker@test-project.iam.gserviceaccount.com"
+    marker = nonce()
+    body = push_body({"prompt": "who", "metadata": {"nonce": marker}}, nonce())
+    headers = {"authorization": f"Bearer {oidc_token(email)}"}
+    assert push(server, body, headers=headers).status_code == 200
+    sent = [r for r in gateway.requests if marker in r.headers.get("cf-aig-metadata", "")]
+    assert len(sent) == 1
+    metadata = json.loads(sent[0].headers["cf-aig-metadata"])
+    assert (metadata["caller"], metadata["source"], metadata["nonce"]) == (email, "pubsub", marker)

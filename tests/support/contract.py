@@ -116,6 +116,8 @@ RESULT_FIELDS = (
     "cost_usd",
     "latency_ms",
     "attempts",
+    "models_tried",
+    "service_tier",
 )
 RESULT_KEYS = frozenset(RESULT_FIELDS)
 OPTIONAL_RESULT_KEYS = frozenset({"output_json_error", "raw"})

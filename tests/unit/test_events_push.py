@@ -95,7 +95,6 @@ def test_identity_from_the_checked_header_first() -> None:
         "Bearer a.%%%.c",
         f"Bearer {token(['x'])}",
         f"Bearer {token({'sub': '1'})}",
-        f"Bearer {token({'email': 'no-at-sign'})}",
         f"Bearer {token({'email': 'a@b.c' * 100})}",
     ],
 )

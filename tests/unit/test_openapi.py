@@ -139,6 +139,7 @@ def _literal_values(annotation: Any) -> set[str]:
         ("api", ["api", "oneOf", 0]),
         ("reasoning_effort", ["reasoning_effort", "oneOf", 0]),
         ("tool_choice", ["tool_choice", "oneOf", 0]),
+        ("service_tier", ["service_tier", "oneOf", 0]),
     ],
 )
 def test_enums_match(field: str, path: list[Any]) -> None:

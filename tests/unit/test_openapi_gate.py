@@ -41,6 +41,8 @@ RESULT: dict[str, Any] = {
     "cost_usd": 0.0000012,
     "latency_ms": 3,
     "attempts": 1,
+    "models_tried": ["gpt-4o-mini"],
+    "service_tier": "default",
 }
 ERROR: dict[str, Any] = {
     "ok": False,
