@@ -1,19 +1,15 @@
-"""Which calls deliver their outcome, and the process-wide Deliverer (docs/delivery.md)."""
+"""Which HTTP calls deliver their outcome, and the process-wide Deliverer (docs/delivery.md)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from relay import Answer, Settings
 from relay.delivery import Deliverer, Source, deliver_stream
 
-__all__ = ["PendingOutcomes", "deliver_http", "get_deliverer"]
-
-# Finished outcomes whose delivery failed, kept so a redelivery does not run (and bill) again.
-DEFAULT_PENDING = 1_000
+__all__ = ["deliver_http", "get_deliverer"]
 
 _deliverer: Deliverer | None = None
 
@@ -47,27 +43,3 @@ async def deliver_http(answer: Answer, headers: Mapping[str, str], settings: Set
         return replace(answer, events=deliver_stream(answer.events, deliver))
     answer.body["delivery"] = await deliver(answer.body)
     return answer
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A finished outcome and the sinks that have not taken it yet."""
-
-    outcome: dict[str, Any]
-    sinks: frozenset[str]
-
-
-class PendingOutcomes:
-    """Message id -> finished-but-undelivered outcome, oldest forgotten first."""
-
-    def __init__(self, remembered: int = DEFAULT_PENDING) -> None:
-        self._items: OrderedDict[str, Pending] = OrderedDict()
-        self._remembered = remembered
-
-    def pop(self, message_id: str) -> Pending | None:
-        return self._items.pop(message_id, None)
-
-    def put(self, message_id: str, pending: Pending) -> None:
-        self._items[message_id] = pending
-        while len(self._items) > self._remembered:
-            self._items.popitem(last=False)

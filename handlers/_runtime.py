@@ -1,14 +1,19 @@
-"""The process-wide Relay, built once from the environment on first use."""
+"""The process-wide Relay, built once from the environment on first use, and its event core."""
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from relay import ConfigError, Relay, Settings, log
 
-__all__ = ["check_settings", "get_relay"]
+if TYPE_CHECKING:
+    from relay.events import EventCore
+
+__all__ = ["check_settings", "get_events", "get_relay"]
 
 _relay: Relay | None = None
+_events: EventCore | None = None
 
 
 def check_settings() -> None:
@@ -29,3 +34,14 @@ def get_relay() -> Relay:
     if _relay is None:
         _relay = Relay.from_env()
     return _relay
+
+
+def get_events() -> EventCore:
+    """The shared event core (de-duplication and kept outcomes are per process)."""
+    global _events
+    if _events is None:
+        # Loaded on the first message: an HTTP-only deployment never imports the event core.
+        from relay.events import EventCore
+
+        _events = EventCore(get_relay)
+    return _events
