@@ -7,7 +7,7 @@ deployment's cold start does not pay for them.
 """
 
 from ._logsetup import run_after, setup_logging
-from ._runtime import check_settings, get_relay
 from .http import handle_http
+from .runtime import check_settings, get_relay
 
 __all__ = ["check_settings", "get_relay", "handle_http", "run_after", "setup_logging"]

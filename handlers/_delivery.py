@@ -1,4 +1,4 @@
-"""Which HTTP calls deliver their outcome, and the process-wide Deliverer (docs/delivery.md)."""
+"""Which HTTP calls deliver their outcome (docs/delivery.md)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,11 @@ from dataclasses import replace
 from typing import Any
 
 from relay import Answer, Settings
-from relay.delivery import Deliverer, Source, deliver_stream
+from relay.delivery import Source, deliver_stream
 
-__all__ = ["deliver_http", "get_deliverer"]
+from .runtime import get_deliverer
 
-_deliverer: Deliverer | None = None
-
-
-def get_deliverer(settings: Settings) -> Deliverer | None:
-    """The shared Deliverer, or None when no sink is configured."""
-    global _deliverer
-    if not (settings.results_topic or settings.results_bucket):
-        return None
-    if _deliverer is None:
-        _deliverer = Deliverer.from_settings(settings)
-    return _deliverer
+__all__ = ["deliver_http"]
 
 
 async def deliver_http(answer: Answer, headers: Mapping[str, str], settings: Settings) -> Answer:

@@ -9,7 +9,7 @@ from cloudevents.http.event import CloudEvent
 from relay import TraceContext, log
 from relay.events import Disposition, message_from_json
 
-from ._runtime import get_events
+from .runtime import get_events
 
 __all__ = ["handle_event"]
 

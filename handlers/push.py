@@ -24,7 +24,7 @@ from relay import (
 from relay.events import MAX_PUSH_BYTES, Disposition, decode_push
 from relay.identity import caller_email
 
-from ._runtime import get_events
+from .runtime import get_events
 
 __all__ = ["handle_push", "push_identity"]
 

@@ -1,4 +1,5 @@
-"""The process-wide Relay, built once from the environment on first use, and its event core."""
+"""The process-wide objects, each built once on first use: the Relay, its event core and the
+result Deliverer of HTTP calls."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import TYPE_CHECKING
 from relay import ConfigError, Relay, Settings, log
 
 if TYPE_CHECKING:
+    from relay.delivery import Deliverer
     from relay.events import EventCore
 
-__all__ = ["check_settings", "get_events", "get_relay"]
+__all__ = ["check_settings", "get_deliverer", "get_events", "get_relay"]
 
 _relay: Relay | None = None
 _events: EventCore | None = None
+_deliverer: Deliverer | None = None
 
 
 def check_settings() -> None:
@@ -45,3 +48,16 @@ def get_events() -> EventCore:
 
         _events = EventCore(get_relay)
     return _events
+
+
+def get_deliverer(settings: Settings) -> Deliverer | None:
+    """The shared Deliverer, or None when no sink is configured."""
+    global _deliverer
+    if not (settings.results_topic or settings.results_bucket):
+        return None
+    if _deliverer is None:
+        # Loaded on the first delivery: the Google client libraries cost start-up time.
+        from relay.delivery import Deliverer
+
+        _deliverer = Deliverer.from_settings(settings)
+    return _deliverer
