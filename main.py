@@ -1,6 +1,7 @@
-"""Cloud Functions entry points: `prompt` (HTTP) and `prompt_event` (Pub/Sub CloudEvent).
+"""Cloud Functions entry points: `prompt` (HTTP), `prompt_event` (Pub/Sub through Eventarc, a
+CloudEvent) and `prompt_push` (Pub/Sub push straight to the function, HTTP).
 
-Both are async (functions_framework.aio), so functions-framework serves them on uvicorn and one
+All are async (functions_framework.aio), so functions-framework serves them on uvicorn and one
 instance keeps hundreds of slow LLM calls in flight; see README "Concurrency model".
 """
 
@@ -15,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from handlers import check_settings, handle_http, setup_logging
-from relay import log
 
 # Before anything logs: every line from here on, the framework's and the server's too, is JSON.
 setup_logging()
@@ -35,14 +35,20 @@ async def prompt(request: Request) -> Response:
 @functions_framework.aio.cloud_event
 async def prompt_event(event: CloudEvent) -> None:
     """Run the prompt a Pub/Sub message carries; raise only when a redelivery could succeed."""
-    # The event path (dedup, delivery, bulk items) loads on the first event: an HTTP-only
-    # deployment's cold start does not pay for it.
-    from handlers.event import RetryableFailure, handle_event
+    # The event path (relay.events: dedup, delivery, bulk items) loads on the first event: an
+    # HTTP-only deployment's cold start does not pay for it.
+    from handlers.event import handle_event
+    from relay.events import Disposition
 
-    try:
-        await handle_event(event)
-    except RetryableFailure as exc:
-        # An expected outcome, not a crash: one line, then a 500 that Starlette answers without
-        # the framework's crash traceback (it logs no HTTPException).
-        log("WARNING", "event failed transiently; Pub/Sub redelivers it", error=str(exc))
-        raise HTTPException(500, "retryable failure; Pub/Sub redelivers the message") from exc
+    if await handle_event(event) is Disposition.RETRY:
+        # An expected outcome, not a crash: the adapter's one line, then a 500 that Starlette
+        # answers without the framework's crash traceback (it logs no HTTPException).
+        raise HTTPException(500, "retryable failure; Pub/Sub redelivers the message")
+
+
+@functions_framework.aio.http
+async def prompt_push(request: Request) -> Response:
+    """Run the prompt a Pub/Sub push carries: 2xx when finished, 5xx to have it pushed again."""
+    from handlers.push import handle_push
+
+    return await handle_push(request)

@@ -1,14 +1,18 @@
-"""`make run`'s result-delivery half: Pub/Sub and Cloud Storage emulators, the Eventarc
-stand-in, and a `prompt_event` function fed from the prompts topic (docs/delivery.md).
+"""`make run`'s result-delivery half: Pub/Sub and Cloud Storage emulators, and the function
+that runs what is published to the prompts topic (docs/delivery.md, docs/triggers.md).
 
-    topic prompts (prompts-eventarc) --pull, <= 250 in flight--> Eventarc stand-in
-        --CloudEvent--> functions-framework prompt_event
-    after 10 failed deliveries: topic prompts-dead-letter --> the same, as a dead letter
+By default the direct Pub/Sub trigger, as the Terraform module deploys it: the Pub/Sub
+emulator's own push subscriptions POST each message straight to `prompt_push`.
+
+    topic prompts (prompts-push) --push--> functions-framework prompt_push
+    after 10 failed deliveries: topic prompts-dead-letter (prompts-dead-letter-push) --> the same
     topic results (subscription results-sub)  <--  both functions  -->  bucket results
 
-The stand-in pulls rather than letting the emulator push, because the emulator pushes about two
-messages at a time and production keeps up to the instance's concurrency in flight
-(emulators/eventarc_pull.py); retry backoff and dead-letter limit are the Terraform module's.
+With PUBSUB_TRIGGER=eventarc, the Eventarc path instead: the stand-in pulls the subscriptions
+(prompts-eventarc, prompts-dead-letter-eventarc) and posts CloudEvents to `prompt_event`. It
+pulls rather than letting the emulator push, because the emulator pushes about two messages at a
+time and production keeps up to the instance's concurrency in flight (emulators/eventarc_pull.py).
+Retry backoff and dead-letter limit are the Terraform module's either way.
 
 Without Google's Pub/Sub emulator it prints how to install it and sets nothing up, so the HTTP
 path still runs.
@@ -45,6 +49,8 @@ RESULTS_TOPIC = "results"
 RESULTS_SUBSCRIPTION = "results-sub"
 RESULTS_BUCKET = "results"
 START_TIMEOUT_SECONDS = 30.0
+# PUBSUB_TRIGGER: the entry point each way of delivering Pub/Sub messages runs.
+TRIGGERS = {"push": "prompt_push", "eventarc": "prompt_event"}
 
 
 class DeliveryStack:
@@ -59,6 +65,9 @@ class DeliveryStack:
         self.pullers: list[EventarcPuller] = []
         self.event_function: subprocess.Popen[bytes] | None = None
         self.event_port = int(os.environ.get("EVENT_PORT", "8081"))
+        self.trigger = os.environ.get("PUBSUB_TRIGGER", "push")
+        if self.trigger not in TRIGGERS:
+            raise SystemExit(f"PUBSUB_TRIGGER must be one of {', '.join(TRIGGERS)}")
 
     def start(self, function_env: dict[str, str]) -> dict[str, str]:
         """Start the emulators and the event function; the settings the HTTP function needs."""
@@ -85,8 +94,18 @@ class DeliveryStack:
         return sinks
 
     def _feed(self, topic: str, dead_letter: tuple[str, int] | None) -> None:
-        """`topic` delivered to prompt_event as Eventarc does, through a subscription of its own."""
+        """`topic` delivered to the event function through a subscription of its own."""
         assert self.pubsub is not None
+        if self.trigger == "push":
+            self.pubsub.create_subscription(
+                f"{topic}-push",
+                topic,
+                push_endpoint=f"http://127.0.0.1:{self.event_port}/",
+                ack_deadline=ACK_DEADLINE_SECONDS,
+                dead_letter=dead_letter,
+                backoff_seconds=BACKOFF_SECONDS,
+            )
+            return
         subscription = self.pubsub.create_subscription(
             f"{topic}-eventarc",
             topic,
@@ -106,14 +125,25 @@ class DeliveryStack:
     def _start_event_function(self, env: dict[str, str]) -> None:
         bin_dir = Path(sys.executable).parent
         self.event_function = subprocess.Popen(
-            [str(bin_dir / "functions-framework"), "--target=prompt_event"],
+            [str(bin_dir / "functions-framework"), f"--target={self.entry_point}"],
             cwd=self.root,
             env={**env, "PORT": str(self.event_port)},
         )
         try:
             wait_for_port(self.event_function, self.event_port, timeout=START_TIMEOUT_SECONDS)
         except StartError as exc:
-            raise SystemExit(f"prompt_event {exc}; see the lines above") from None
+            raise SystemExit(f"{self.entry_point} {exc}; see the lines above") from None
+
+    @property
+    def entry_point(self) -> str:
+        return TRIGGERS[self.trigger]
+
+    @property
+    def parts(self) -> tuple[int, int]:
+        """(own processes, parts of the caller's process) this started."""
+        if not self.started:
+            return 0, 0
+        return 3, 1 if self.trigger == "eventarc" else 0
 
     @property
     def started(self) -> bool:
@@ -125,14 +155,20 @@ class DeliveryStack:
             return ""
         api = f"http://{self.pubsub.host}/v1/projects/{self.project}"
         topics = ", ".join((PROMPTS_TOPIC, DEAD_LETTER_TOPIC, RESULTS_TOPIC))
-        pulled = " and ".join(f"{topic}-eventarc" for topic in (PROMPTS_TOPIC, DEAD_LETTER_TOPIC))
+        suffix = "push" if self.trigger == "push" else "eventarc"
+        feeds = " and ".join(f"{topic}-{suffix}" for topic in (PROMPTS_TOPIC, DEAD_LETTER_TOPIC))
+        if self.trigger == "push":
+            fed = f"fed by the emulator's push subscriptions {feeds}"
+        else:
+            fed = "fed by the Eventarc stand-in"
+        stand_in = f"  Eventarc stand-in    pulls {feeds} (in this process)\n"
         return f"""
   Result delivery (docs/delivery.md)
-  prompt_event         http://localhost:{self.event_port} (own process), fed by the stand-in
+  {self.entry_point:<20} http://localhost:{self.event_port} (own process),
+                       {fed}
   Pub/Sub emulator     {self.pubsub.host}: topics {topics} (own process)
   Storage emulator     {self.storage.url}: bucket {RESULTS_BUCKET} (own process)
-  Eventarc stand-in    pulls {pulled} (in this process)
-  emulator logs        {self.logs}
+{stand_in if self.trigger == "eventarc" else ""}  emulator logs        {self.logs}
 
   Publish a prompt, then read its result:
     curl -s -X POST {api}/topics/{PROMPTS_TOPIC}:publish -H 'content-type: application/json' \\

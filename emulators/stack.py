@@ -1,16 +1,17 @@
 """One way to start the local stack on 127.0.0.1: the function and every stand-in it talks to.
 
-`make run` (`python -m emulators.stack`) starts seven parts, four of them processes of their own:
+`make run` (`python -m emulators.stack`) starts six parts, four of them processes of their own:
 
 - the `prompt` function: `functions-framework --target=prompt` (a process), on $PORT (8080);
 - the AI Gateway emulator (in this process), on $GATEWAY_EMULATOR_PORT (8787);
 - the Secret Manager emulator (in this process, plaintext gRPC), on $SECRETMANAGER_EMULATOR_PORT
   (8086), seeded with the gateway token and the OpenAI key;
-- result delivery (`emulators.delivery_stack`): the `prompt_event` function (a process) on
-  $EVENT_PORT (8081), Google's Pub/Sub emulator (a process) on $PUBSUB_EMULATOR_PORT (8085), the
-  Cloud Storage emulator (a process) on $STORAGE_EMULATOR_PORT (9023), and the Eventarc stand-in
-  (in this process) that pulls the prompts subscriptions into `prompt_event`. Without Google's
-  Pub/Sub emulator installed these four are left out and the first three run alone.
+- result delivery (`emulators.delivery_stack`): the `prompt_push` function (a process) on
+  $EVENT_PORT (8081), Google's Pub/Sub emulator (a process) on $PUBSUB_EMULATOR_PORT (8085),
+  whose push subscriptions post the prompts topic straight to `prompt_push`, and the Cloud
+  Storage emulator (a process) on $STORAGE_EMULATOR_PORT (9023). With PUBSUB_TRIGGER=eventarc,
+  `prompt_event` runs instead, fed by the Eventarc stand-in (a seventh part, in this process).
+  Without Google's Pub/Sub emulator installed these are left out and the first three run alone.
 
 The tests (tests/conftest.py) and the benchmarks (bench/) build the function's process the same
 way from here: `Credentials` seeds both emulators, `function_env` is the function's settings
@@ -203,7 +204,7 @@ def main() -> int:
         except StartError as exc:
             raise SystemExit(f"functions-framework {exc}; see the lines above") from None
         banner = _banner(function_port, env["AIG_BASE_URL"], secret_manager.address)
-        print(banner + delivery.banner() + _stops(delivery.started), flush=True)
+        print(banner + delivery.banner() + _stops(*delivery.parts), flush=True)
         signal.signal(signal.SIGTERM, lambda *_: function.terminate())
         return function.wait()
     except KeyboardInterrupt:
@@ -227,10 +228,16 @@ def _banner(port: int, gateway_url: str, secrets_address: str) -> str:
 """
 
 
-def _stops(delivery_started: bool) -> str:
-    if delivery_started:
-        return "\n  Ctrl-C stops all seven: four own processes and three parts of this one.\n"
-    return "\n  Ctrl-C stops all three: one own process and two parts of this one.\n"
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven")
+
+
+def _stops(processes: int, in_this: int) -> str:
+    """What Ctrl-C stops: the function and the two emulators in this process, and what result
+    delivery started (`processes` of their own, `in_this` in this one)."""
+    own, here = 1 + processes, 2 + in_this
+    own_words = "one own process" if own == 1 else f"{_WORDS[own]} own processes"
+    total = _WORDS[own + here]
+    return f"\n  Ctrl-C stops all {total}: {own_words} and {_WORDS[here]} parts of this one.\n"
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from relay import (
 from relay.deadline import timer
 from relay.identity import Identity, caller_email
 
-from ._runtime import get_relay
+from .runtime import get_relay
 
 __all__ = ["handle_http"]
 

@@ -1,8 +1,9 @@
 """The core: settings, secrets, request model, gateway client, normalization, errors and logs.
 
-Free of web-framework imports; `handlers/` adapts HTTP and CloudEvents onto `Relay`. The flat
-modules hold one concern each; `bulk`, `delivery` and `tracing` are families behind a public
-`__init__` (bulk runs and delivery load on first use, OpenTelemetry only when TRACING=otel).
+Free of web-framework imports; `handlers/` adapts HTTP onto `Relay` and Pub/Sub messages onto
+`events`. The flat modules hold one concern each; `bulk`, `delivery`, `events` and `tracing` are
+families behind a public `__init__` (bulk runs, delivery and the event core load on first use,
+OpenTelemetry only when TRACING=otel).
 """
 
 from .errors import (

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
+from ..logs import log
+
 __all__ = ["GcsSink", "PubSubSink", "Sink", "is_permanent"]
 
 
@@ -53,7 +55,13 @@ class PubSubSink:
 
 
 class GcsSink:
-    """Writes `{prefix}{request_id}.json` (sync client in a worker thread; multipart upload)."""
+    """Writes `{prefix}{request_id}.json` once (sync client in a worker thread; multipart upload).
+
+    Create-only (`if_generation_match=0`): an object already there means the outcome was
+    delivered before (a redelivery, or a request id used again), which is reported as delivered,
+    not as a failure retried until the message is dead-lettered. It also needs no more than
+    permission to create objects.
+    """
 
     name = "gcs"
 
@@ -68,17 +76,40 @@ class GcsSink:
     ) -> str:
         name = f"{self.prefix}{request_id}.json"
         # The client does blocking HTTP (requests): keep it off the event loop.
-        await asyncio.to_thread(self._upload, name, data, timeout)
-        return f"gs://{self.bucket}/{name}"
+        created = await asyncio.to_thread(self._upload, name, data, timeout)
+        uri = f"gs://{self.bucket}/{name}"
+        if not created:
+            log(
+                "INFO",
+                "result object already exists; taken as delivered",
+                event="delivery_exists",
+                request_id=request_id,
+                object=uri,
+            )
+        return uri
 
-    def _upload(self, name: str, data: bytes, timeout: float) -> None:
+    def _upload(self, name: str, data: bytes, timeout: float) -> bool:
+        """True when written; False when the object already existed (left as it is)."""
+        from google.api_core.exceptions import PreconditionFailed
+
         if self._bucket is None:
             from google.cloud.storage import Client
 
             self._bucket = Client(project=self.project).bucket(self.bucket)
         blob = self._bucket.blob(name)
-        # A known size under 8 MiB goes as one multipart upload; retry=None: we retry ourselves.
-        blob.upload_from_string(data, content_type="application/json", timeout=timeout, retry=None)
+        try:
+            # A known size under 8 MiB goes as one multipart upload; retry=None: the Deliverer
+            # retries.
+            blob.upload_from_string(
+                data,
+                content_type="application/json",
+                timeout=timeout,
+                retry=None,
+                if_generation_match=0,
+            )
+        except PreconditionFailed:
+            return False
+        return True
 
 
 def is_permanent(exc: BaseException) -> bool:

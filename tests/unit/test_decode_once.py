@@ -15,8 +15,7 @@ import pytest
 from starlette.requests import Request
 from starlette.types import Message
 
-import handlers._delivery
-import handlers._runtime
+import handlers.runtime
 from handlers.http import handle_http
 from relay import BulkBody, PromptRequest, Relay, Settings
 from relay.request import BatchRequest, decode_body
@@ -65,8 +64,8 @@ def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Sink]:
 
     relay = Relay(Settings.from_env(ENV), transport=httpx.MockTransport(gateway))
     sink = _Sink()
-    monkeypatch.setattr(handlers._runtime, "_relay", relay)
-    monkeypatch.setattr(handlers._delivery, "_deliverer", sink)
+    monkeypatch.setattr(handlers.runtime, "_relay", relay)
+    monkeypatch.setattr(handlers.runtime, "_deliverer", sink)
     yield sink
 
 

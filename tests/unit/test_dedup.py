@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from handlers._dedup import Deduplicator
+from relay.events import Deduplicator
 
 
 def test_completed_id_is_not_run_again() -> None:

@@ -12,9 +12,9 @@ import msgspec
 import pytest
 from google.api_core import exceptions as google_errors
 
-from handlers.event import cache_keyed
 from relay import ConfigError, InvalidRequest, Settings, decode_request
 from relay.delivery import Deliverer, deliver_stream
+from relay.events import cache_keyed
 from relay.request import BatchRequest, body_fields
 from relay.streaming import sse
 
