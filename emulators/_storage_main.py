@@ -1,14 +1,16 @@
-"""`gcp-storage-emulator` in memory, with two changes to the published emulator.
+"""`gcp-storage-emulator` in memory, without its whole-state snapshot on every write, and with
+Cloud Storage's generation preconditions.
 
-- No whole-state snapshot on every write. In memory mode the emulator still serialises the
-  metadata of *every* object to an in-memory `.meta` file after each write (it is read back only
-  at start-up, so in memory it is never read). That makes a write cost O(objects) and a bulk run
-  of 10,000 items O(n²) in the stand-in, which would swamp what the bench measures.
-- `ifGenerationMatch=0` on an upload is honoured as Cloud Storage does: when the object exists,
-  412 and nothing written. The published emulator ignores the parameter and overwrites, so
-  create-only writes could not be tested against it.
+In memory mode the emulator still serialises the metadata of *every* object to an in-memory
+`.meta` file after each write (it is read back only at start-up, so in memory it is never read).
+That makes a write cost O(objects) and a bulk run of 10,000 items O(n²) in the stand-in, which
+would swamp what the bench measures.
 
-Everything else is the emulator as published.
+The published emulator ignores `ifGenerationMatch` on uploads and `generation` on downloads.
+Cloud Storage refuses an upload whose precondition fails (412) and serves only the generation
+asked for (404 once it is replaced, without object versioning); bulk runs rely on both, so
+this stand-in does the same. It serves one request at a time, so a check and the write after
+it cannot interleave with another request. Everything else is the emulator as published.
 
     python -m emulators._storage_main start --in-memory ...   (the emulator's own arguments)
 """
@@ -16,24 +18,17 @@ Everything else is the emulator as published.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from gcp_storage_emulator import storage  # type: ignore[import-untyped]
+from gcp_storage_emulator import server, storage  # type: ignore[import-untyped]
 from gcp_storage_emulator.__main__ import main  # type: ignore[import-untyped]
 from gcp_storage_emulator.exceptions import NotFound  # type: ignore[import-untyped]
 from gcp_storage_emulator.handlers import objects  # type: ignore[import-untyped]
 
 _snapshot = storage.Storage._write_config_to_file
-# Cloud Storage's answer when a precondition fails (JSON API error shape).
-_PRECONDITION_FAILED = {
-    "error": {
-        "code": 412,
-        "message": "At least one of the pre-conditions you specified did not hold.",
-        "errors": [{"reason": "conditionNotMet", "location": "If-Match"}],
-    }
-}
+_insert = objects.insert
+_download = objects.download
 
 
 def _snapshot_on_disk_only(self: Any) -> None:
@@ -41,32 +36,50 @@ def _snapshot_on_disk_only(self: Any) -> None:
         _snapshot(self)
 
 
-def _create_only(upload: Callable[..., Any], name_of: Callable[[Any], str]) -> Callable[..., Any]:
-    """`upload`, refused with 412 when it asks for ifGenerationMatch=0 and the object exists."""
-
-    def guarded(request: Any, response: Any, store: Any) -> Any:
-        if request.query.get("ifGenerationMatch") == ["0"]:
-            try:
-                store.get_file_obj(request.params["bucket_name"], name_of(request))
-            except NotFound:
-                pass
-            else:
-                response.status = HTTPStatus.PRECONDITION_FAILED
-                response.json(_PRECONDITION_FAILED)
-                return None
-        return upload(request, response, store)
-
-    return guarded
+def _current_generation(request: Any, store: Any, name: str | None) -> str:
+    """The object's generation, "0" when it does not exist (as Cloud Storage counts it)."""
+    try:
+        return str(store.get_file_obj(request.params["bucket_name"], name)["generation"])
+    except (NotFound, KeyError, TypeError):
+        return "0"
 
 
-def _multipart_name(request: Any) -> str:
-    names = request.query.get("name")
-    return str(names[0] if names else request.data["meta"].get("name"))
+def _refuse(response: Any, status: HTTPStatus, message: str) -> None:
+    response.status = status
+    response.json({"error": {"code": status.value, "message": message, "errors": []}})
+
+
+def _insert_if_generation_matches(request: Any, response: Any, store: Any, *a: Any) -> Any:
+    wanted = request.query.get("ifGenerationMatch")
+    kind = (request.query.get("uploadType") or [""])[0]
+    if wanted and kind in ("media", "multipart"):
+        name = request.query.get("name", [None])[0]
+        if name is None and kind == "multipart":
+            name = request.data["meta"].get("name")
+        if _current_generation(request, store, name) != wanted[0]:
+            return _refuse(response, HTTPStatus.PRECONDITION_FAILED, "conditionNotMet")
+    return _insert(request, response, store, *a)
+
+
+def _download_generation(request: Any, response: Any, store: Any, *a: Any) -> Any:
+    wanted = request.query.get("generation")
+    if wanted and _current_generation(request, store, request.params["object_id"]) != wanted[0]:
+        return _refuse(response, HTTPStatus.NOT_FOUND, "No such object generation")
+    return _download(request, response, store, *a)
+
+
+def _patch_routes() -> None:
+    objects.insert = _insert_if_generation_matches  # the server's fallback looks it up here
+    objects.download = _download_generation
+    for _, handlers in server.HANDLERS:
+        for method, handler in list(handlers.items()):
+            if handler is _insert:
+                handlers[method] = _insert_if_generation_matches
+            elif handler is _download:
+                handlers[method] = _download_generation
 
 
 if __name__ == "__main__":
     storage.Storage._write_config_to_file = _snapshot_on_disk_only
-    # `insert` looks these up by name on each call, so replacing them here takes effect.
-    objects._multipart_upload = _create_only(objects._multipart_upload, _multipart_name)
-    objects._media_upload = _create_only(objects._media_upload, lambda r: r.query["name"][0])
+    _patch_routes()
     main(sys.argv[1:])

@@ -15,7 +15,7 @@ async def answer_bulk(relay: Relay, body: bytes, context: Context) -> Answer | N
         request = decode_bulk_body(body)
         if request is None:
             return None
-        runs = BulkRuns(shared_store(relay), relay.settings.bulk_topic)
+        runs = BulkRuns(shared_store(relay), relay.settings)
         answer = await runs.answer(request)
     except RelayError as exc:
         return relay.reject(exc, context)

@@ -12,7 +12,18 @@ from collections.abc import Mapping
 
 from .errors import ConfigError
 
-__all__ = ["bucket", "flag", "integer", "number", "optional_flag", "prefix", "text", "topic", "url"]
+__all__ = [
+    "bucket",
+    "buckets",
+    "flag",
+    "integer",
+    "number",
+    "optional_flag",
+    "prefix",
+    "text",
+    "topic",
+    "url",
+]
 
 _TOPIC_ID = r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}"
 _TOPIC_FORMS = (
@@ -115,6 +126,22 @@ def bucket(env: Mapping[str, str], name: str) -> str | None:
             f"ending with a letter or digit), not {raw[:80]!r}"
         )
     return bucket
+
+
+def buckets(env: Mapping[str, str], name: str) -> frozenset[str] | None:
+    """A comma list of bucket names (`gs://` and a trailing `/` allowed); None when unset."""
+    raw = text(env, name)
+    if raw is None:
+        return None
+    names = [part.strip().removeprefix("gs://").rstrip("/") for part in raw.split(",")]
+    names = [part for part in names if part]
+    bad = [part for part in names if not _BUCKET.fullmatch(part)]
+    if bad or not names:
+        raise ConfigError(
+            f"{name} must be a comma list of Cloud Storage bucket names (3-222 of a-z 0-9 - _ ., "
+            f"starting and ending with a letter or digit), not {(bad or [raw])[0][:80]!r}"
+        )
+    return frozenset(names)
 
 
 def prefix(env: Mapping[str, str], name: str, default: str) -> str:

@@ -12,6 +12,7 @@ from typing import Literal
 
 from .cost import Price, parse_custom_prices
 from .env import bucket as _bucket
+from .env import buckets as _buckets
 from .env import flag as _flag
 from .env import integer as _integer
 from .env import number as _number
@@ -139,6 +140,8 @@ class Settings:
     results_prefix: str = DEFAULT_RESULTS_PREFIX
     # Bulk runs (docs/bulk.md): the topic each item is published to (the prompts topic).
     bulk_topic: str | None = None
+    # The buckets bulk runs may read and write (BULK_BUCKETS); None: any (local runs).
+    bulk_buckets: frozenset[str] | None = None
     delivery_timeout: float = DEFAULT_DELIVERY_TIMEOUT_SECONDS
     # Deployment-wide defaults for the gateway controls; a request's own fields win. None: no
     # header, so the gateway's dashboard setting applies.
@@ -215,6 +218,7 @@ class Settings:
             results_bucket=_bucket(env, "RESULTS_BUCKET"),
             results_prefix=_prefix(env, "RESULTS_PREFIX", DEFAULT_RESULTS_PREFIX),
             bulk_topic=_topic(env, "BULK_TOPIC", project),
+            bulk_buckets=_buckets(env, "BULK_BUCKETS"),
             delivery_timeout=_number(
                 env,
                 "DELIVERY_TIMEOUT_SECONDS",

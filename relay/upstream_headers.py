@@ -26,6 +26,7 @@ __all__ = [
     "OTEL_PARENT_SPAN_HEADER",
     "OTEL_TRACE_ID_HEADER",
     "attempt_headers",
+    "bearer_header",
     "call_headers",
     "custom_cost_header",
     "trace_headers",
@@ -150,3 +151,9 @@ def attempt_headers(
 
 def _first(value: bool | None, default: bool | None) -> bool | None:
     return value if value is not None else default
+
+
+def bearer_header(token: str) -> dict[str, str]:
+    """`authorization` for a Google API call with an access token (bulk runs' Cloud Storage and
+    Pub/Sub calls, relay/bulk/_auth.py)."""
+    return {"authorization": f"Bearer {token}"}

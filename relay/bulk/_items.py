@@ -1,19 +1,27 @@
 """Bulk items in the event path (docs/bulk.md): messages with `bulk_id`, `custom_id` and
 `bulk_output` attributes, each run once and written as its own output object; a dead-lettered
-item is written as its final error line."""
+item is written as its final error line.
+
+A message is an item only when bulk runs are on (BULK_TOPIC) and its run's manifest lists it
+(`_gate.py`); any other message with those attributes is acknowledged, logged and writes
+nothing. Its two Cloud Storage calls go over httpx (`_rest.py`); once written, the run is
+counted within CHECK_SECONDS (`_finish.py`), so the last item finishes the run.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RelayError, UpstreamError
 from ..logs import log
 from ..outcome import Context
 from ..request import REQUEST_ID
+from ._finish import RunFinisher, completion_publisher
+from ._gate import ItemGate
 from ._lines import output_line
-from ._runs import item_metadata
+from ._rest import GoogleRest
+from ._runs import BulkRuns, item_metadata
 from ._store import BulkStore, GsPath
 
 if TYPE_CHECKING:
@@ -34,6 +42,8 @@ __all__ = [
 DEAD_LETTER_COUNT = "CloudPubSubDeadLetterSourceDeliveryCount"
 
 _store: BulkStore | None = None
+_items: _Items | None = None
+_JSON = "application/json"
 
 
 def shared_store(relay: Relay) -> BulkStore:
@@ -42,6 +52,40 @@ def shared_store(relay: Relay) -> BulkStore:
     if _store is None:
         _store = BulkStore(relay.settings.project)
     return _store
+
+
+class _Items:
+    """What items share in a process: REST calls, the manifests checked, the runs' counts."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.rest = GoogleRest()
+        self.gate = ItemGate(shared_store(relay))
+        runs = BulkRuns(shared_store(relay), relay.settings)
+        topic = relay.settings.results_topic
+        announce = completion_publisher(topic) if topic else None
+        self.finisher = RunFinisher(shared_store(relay), runs.status, announce)
+
+
+def _shared(relay: Relay) -> _Items:
+    global _items
+    if _items is None:
+        _items = _Items(relay)
+    return _items
+
+
+async def _refused(relay: Relay, item: BulkItemAttributes, fields: dict[str, Any]) -> bool:
+    """True (and logged) when this message may not run as an item: acknowledged, nothing
+    written."""
+    bulk_id, custom_id, output = item
+    why: str | None = "bulk runs are off here (BULK_TOPIC is not set)"
+    if relay.settings.bulk_topic is not None:
+        gate = _shared(relay).gate
+        buckets = relay.settings.bulk_buckets
+        why = await asyncio.to_thread(gate.refusal, bulk_id, custom_id, output, buckets)
+        if why is None:
+            return False
+    log("WARNING", f"bulk attributes ignored: {why}", event="bulk_item_refused", **fields)
+    return True
 
 
 BulkItemAttributes = tuple[str, str, GsPath]
@@ -70,10 +114,12 @@ async def run_bulk_item(
     """Run one item and write its outcome once; True when finished (written, or found written),
     False for a retryable failure (Pub/Sub redelivers)."""
     bulk_id, custom_id, output = item
-    store = shared_store(relay)
     target = output.child(f"{custom_id}.json")
     fields = {"bulk_id": bulk_id, "custom_id": custom_id, **context.log_fields}
-    if await asyncio.to_thread(store.exists, target):
+    if await _refused(relay, item, fields):
+        return True
+    shared = _shared(relay)
+    if await shared.rest.exists(target):
         # A redelivery after success: neither run (billed) nor written again.
         log("INFO", "bulk item already finished; not run again", **fields)
         return True
@@ -85,19 +131,16 @@ async def run_bulk_item(
         log("WARNING", "bulk item failed transiently; Pub/Sub redelivers it", **fields)
         return False
     outcome = answer.body
-    written = await asyncio.to_thread(
-        functools.partial(store.create, look_first=False),
-        target,
-        output_line(custom_id, outcome),
-        "application/json",
-        item_metadata(outcome),
-    )
+    line = output_line(custom_id, outcome)
+    written = await shared.rest.create(target, line, _JSON, item_metadata(outcome))
     log(
         "INFO",
         "bulk item finished" if written else "bulk item was written by another delivery",
         ok=bool(outcome.get("ok")),
         **fields,
     )
+    if written:
+        await shared.finisher.item_written(output)
     return True
 
 
@@ -116,17 +159,20 @@ async def finish_dead_lettered(
     """A bulk item Pub/Sub gave up on: written as its final error line (counted as
     dead-lettered), never run again. True when finished (written, or found written)."""
     bulk_id, custom_id, output = item
+    fields = {"bulk_id": bulk_id, "custom_id": custom_id, **context.log_fields}
+    if await _refused(relay, item, fields):
+        return True
     error = UpstreamError(
         f"dead-lettered: Pub/Sub gave up after {deliveries} deliveries that each failed "
         "retryably (rate limit, upstream failure, timeout or crash; the log lines with this "
         "request_id say which); submit it again in a new run to retry"
     ).to_dict()
     outcome = {"ok": False, "request_id": custom_id, "error": error}
-    written = await asyncio.to_thread(
-        shared_store(relay).create,
+    shared = _shared(relay)
+    written = await shared.rest.create(
         output.child(f"{custom_id}.json"),
         output_line(custom_id, outcome),
-        "application/json",
+        _JSON,
         item_metadata(outcome, dead_lettered=True),
     )
     log(
@@ -136,8 +182,8 @@ async def finish_dead_lettered(
         else "dead-lettered bulk item was already finished; left as it is",
         event="bulk_dead_lettered",
         deliveries=deliveries,
-        bulk_id=bulk_id,
-        custom_id=custom_id,
-        **context.log_fields,
+        **fields,
     )
+    if written:
+        await shared.finisher.item_written(output)
     return True

@@ -8,21 +8,27 @@ line is checked with the relay's own decoder, so a file either runs whole or is 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, RelayError
 from ..request import REQUEST_ID, decode_prompt
-from ..translate import RESERVED_BODY_FIELDS
+from ..settings import Settings
+from ..translate import RESERVED_BODY_FIELDS, build_call
 
 __all__ = [
     "MAX_BAD_LINES_SHOWN",
     "BulkItem",
+    "CheckedFile",
+    "check_lines",
     "openai_line",
     "output_line",
     "parse_bulk_file",
+    "parse_line",
+    "split_lines",
 ]
 
 # A refusal names this many bad lines at most (the first ones).
@@ -49,22 +55,69 @@ class BulkItem:
     openai_url: str | None = None
 
 
-def parse_bulk_file(data: bytes, max_items: int) -> list[BulkItem]:
-    """Every line of `data` as an item; InvalidRequest listing the first bad lines otherwise."""
-    items: list[BulkItem] = []
+@dataclass(frozen=True, slots=True)
+class CheckedFile:
+    """What a submission keeps of a checked file: the ids in order and how many lines are
+    OpenAI Batch lines (the bodies are read again when published)."""
+
+    custom_ids: list[str]
+    openai: int
+
+
+def split_lines(read: Callable[[int], bytes], chunk: int, max_line: int) -> Iterator[bytes | None]:
+    """The lines of a stream read `chunk` bytes at a time; None for a line longer than
+    `max_line`, which is skipped without being held (memory stays under chunk + max_line)."""
+    carry = b""
+    skipping = False
+    while block := read(chunk):
+        start = 0
+        while (end := block.find(b"\n", start)) != -1:
+            if skipping:
+                skipping = False
+                yield None
+            else:
+                yield carry + block[start:end]
+            carry, start = b"", end + 1
+        if skipping:
+            continue
+        carry += block[start:]
+        if len(carry) > max_line:
+            carry, skipping = b"", True
+    if skipping:
+        yield None
+    elif carry:
+        yield carry
+
+
+def check_lines(
+    lines: Iterable[bytes | None], max_items: int, settings: Settings | None = None
+) -> CheckedFile:
+    """Every line checked as it is read, the line limit too (a file over it is refused at the
+    first line past it); InvalidRequest listing the first bad lines otherwise."""
+    custom_ids: list[str] = []
+    openai = 0
     bad: list[str] = []
     bad_count = 0
     seen: dict[str, int] = {}
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
+    count = 0
+    for number, raw in enumerate(lines, start=1):
+        if raw is not None and not raw.strip():
             continue
+        count += 1
+        if count > max_items:
+            raise InvalidRequest(
+                f"bulk input has more than {max_items} lines; the limit is {max_items}"
+            )
         try:
-            item = _parse_line(raw)
+            if raw is None:
+                raise InvalidRequest("longer than MAX_BODY_BYTES")
+            item = parse_line(raw, settings)
             first = seen.get(item.custom_id)
             if first is not None:
                 raise InvalidRequest(f"custom_id {item.custom_id!r} repeats line {first}")
             seen[item.custom_id] = number
-            items.append(item)
+            custom_ids.append(item.custom_id)
+            openai += item.openai_url is not None
         except InvalidRequest as exc:
             bad_count += 1
             if len(bad) < MAX_BAD_LINES_SHOWN:
@@ -75,14 +128,22 @@ def parse_bulk_file(data: bytes, max_items: int) -> list[BulkItem]:
             f"bulk input has {bad_count} bad line(s){more}; nothing was published: "
             + "; ".join(bad)
         )
-    if not items:
+    if not custom_ids:
         raise InvalidRequest("bulk input has no lines")
-    if len(items) > max_items:
-        raise InvalidRequest(f"bulk input has {len(items)} lines; the limit is {max_items}")
-    return items
+    return CheckedFile(custom_ids, openai)
 
 
-def _parse_line(raw: bytes) -> BulkItem:
+def parse_bulk_file(
+    data: bytes, max_items: int, settings: Settings | None = None
+) -> list[BulkItem]:
+    """Every line of `data` as an item; InvalidRequest listing the first bad lines otherwise."""
+    check_lines(data.split(b"\n"), max_items, settings)
+    return [parse_line(raw, settings) for raw in data.split(b"\n") if raw.strip()]
+
+
+def parse_line(raw: bytes, settings: Settings | None = None) -> BulkItem:
+    """One line as an item, checked as the item will run (with `settings`: the model
+    allow-list and everything else the relay checks before calling upstream)."""
     try:
         line = msgspec.json.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
@@ -98,9 +159,14 @@ def _parse_line(raw: bytes) -> BulkItem:
     if "url" in line or "method" in line or "body" in line:
         openai_url, line = _from_openai(line)
     body = msgspec.json.encode(line)
-    decode_prompt(body)  # the relay's own checks: raises InvalidRequest naming the field
+    request = decode_prompt(body)  # the relay's own checks: raises InvalidRequest naming the field
     if line.get("stream"):
         raise InvalidRequest("stream: a bulk item cannot stream")
+    if settings is not None:
+        try:
+            build_call(request, settings, allow_stream=False)
+        except RelayError as exc:  # ModelNotAllowed among them: the whole file is refused
+            raise InvalidRequest(exc.message) from None
     return BulkItem(custom_id, body, openai_url)
 
 
@@ -119,7 +185,9 @@ def _from_openai(line: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if not isinstance(body, dict):
         raise InvalidRequest("body: must be a JSON object")
     rest = dict(body)
-    rest.pop("stream", None)  # a batch line never streams
+    # A batch line cannot stream; `"stream": false` (or null) says so and is dropped.
+    if rest.pop("stream", None):
+        raise InvalidRequest("body.stream: a bulk line cannot stream")
     # The upstream body is kept (`raw`) so the OpenAI-shaped output line can carry it.
     request: dict[str, Any] = {"api": api, "include_raw": True}
     for name in _SHARED_FIELDS[api]:

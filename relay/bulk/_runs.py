@@ -1,50 +1,41 @@
 """Bulk runs (docs/bulk.md): a JSONL file in Cloud Storage fanned out as one Pub/Sub message a
-line, each outcome written to `{output}{custom_id}.json`, counted and assembled on request.
+line, each outcome written to `{output}{custom_id}.json`, counted and assembled.
 
-Submission checks the whole file first and publishes nothing for a bad one. It is idempotent:
-the manifest `{output}_bulk.json` names the run, and `{output}_bulk_published.json` how many
-items are published, so a re-submission publishes only what was not.
+Submission (`_submit.py`) checks the whole file first and publishes nothing for a bad one, and
+publishes each line once. Status counts the item objects against the manifest (`_manifest.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
-from ..errors import InvalidRequest, PayloadTooLarge
-from ._lines import BulkItem, openai_line, parse_bulk_file
-from ._store import PARTS, BulkStore, GsPath, publish_items
+from ..errors import InvalidRequest
+from ..settings import Settings
+from ._lines import openai_line
+from ._manifest import Manifest, read_manifest
+from ._rerun import rerun
+from ._store import PARTS, BulkStore, GsPath, allowed_bucket
+from ._submit import output_folder, submit, turn
 
-__all__ = [
-    "BULK_MAX_BYTES",
-    "BULK_MAX_ITEMS",
-    "MANIFEST",
-    "BulkRuns",
-    "decode_bulk_body",
-    "item_metadata",
-]
+__all__ = ["BulkRuns", "decode_bulk_body", "item_metadata"]
 
-BULK_MAX_BYTES = 256 * 1024 * 1024
-BULK_MAX_ITEMS = 50_000
-MANIFEST = "_bulk.json"
-PUBLISHED = "_bulk_published.json"
 RESULTS = "results.jsonl"
 OPENAI_RESULTS = "openai_results.jsonl"
-_JSON = "application/json"
 _JSONL = "application/jsonl"
-_PUBLISH_TIMEOUT_SECONDS = 60.0
 
 
 class _Submit(msgspec.Struct, forbid_unknown_fields=True):
-    input: str
     output: str
+    input: str | None = None
     id: str | None = None
+    # "failed": run again the items whose outcome is an error (_rerun.py).
+    rerun: Literal["failed"] | None = None
 
 
 class _Status(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,7 +51,6 @@ class _Body(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _body_decoder = msgspec.json.Decoder(_Body)
-_BULK_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 _BULK_PREFIX = re.compile(rb'^\s*\{\s*"bulk(?:_status)?"\s*:')
 
 
@@ -109,112 +99,37 @@ class BulkRuns:
     """Submits bulk runs and reports on them."""
 
     store: BulkStore
-    topic: str | None
+    settings: Settings
 
     async def answer(self, request: _Submit | _Status) -> dict[str, Any]:
-        if self.topic is None:
+        topic = self.settings.bulk_topic
+        if topic is None:
             # A deployment without the setting has no bulk runs: the caller's request is what
             # cannot be served, so a 400, and no Cloud Storage client is ever built.
             raise InvalidRequest("bulk runs are off here: BULK_TOPIC is not set (docs/bulk.md)")
+        if isinstance(request, _Submit) and request.rerun is not None:
+            output = output_folder(request, self.settings)
+            if request.input is not None or request.id is not None:
+                raise InvalidRequest("bulk.rerun: give output only; the run names its input")
+            async with turn(output):
+                return await rerun(self.store, topic, output)
         if isinstance(request, _Submit):
-            return await self.submit(request)
-        return await asyncio.to_thread(
-            self.status, GsPath.parse(request.output, "bulk_status.output", folder=True)
-        )
-
-    async def submit(self, request: _Submit) -> dict[str, Any]:
-        assert self.topic is not None  # checked by answer()
-        source = GsPath.parse(request.input, "bulk.input", folder=False)
-        # `{date}` (UTC) gives a scheduled job a new folder, so a new run, each day.
-        day = time.strftime("%Y-%m-%d", time.gmtime())
-        output = GsPath.parse(request.output.replace("{date}", day), "bulk.output", folder=True)
-        if request.id is not None and not _BULK_ID.match(request.id):
-            raise InvalidRequest("bulk.id: 1 to 64 of A-Z a-z 0-9 . _ -")
-        items, generation = await asyncio.to_thread(self._read_input, source)
-        bulk_id = request.id or _bulk_id(source, generation, output)
-        manifest = await asyncio.to_thread(
-            self._manifest, output, bulk_id, source, generation, items
-        )
-        done = await asyncio.to_thread(self._published, output)
-        todo = items[done:]
-        attributes = {"bulk_id": bulk_id, "bulk_output": str(output)}
-        messages = [
-            (item.body, {**attributes, "custom_id": item.custom_id, "request_id": item.custom_id})
-            for item in todo
-        ]
-
-        async def progress(count: int) -> None:
-            marker = msgspec.json.encode({"published": done + count})
-            await asyncio.to_thread(self.store.write, output.child(PUBLISHED), marker, _JSON)
-
-        if messages:
-            await publish_items(self.topic, messages, _PUBLISH_TIMEOUT_SECONDS, progress)
-        return {
-            "ok": True,
-            "bulk_id": bulk_id,
-            "total": manifest["total"],
-            "published": len(messages),
-            "already_published": done,
-            "output": str(output),
-            "manifest": str(output.child(MANIFEST)),
-        }
-
-    def _read_input(self, source: GsPath) -> tuple[list[BulkItem], int]:
-        stat = self.store.stat(source)
-        if stat is None:
-            raise InvalidRequest(f"bulk.input: {source} does not exist or cannot be read")
-        size, generation = stat
-        if size > BULK_MAX_BYTES:
-            raise PayloadTooLarge(f"bulk.input is {size} bytes; the limit is {BULK_MAX_BYTES}")
-        data = self.store.read(source, generation)
-        if data is None:
-            raise InvalidRequest(f"bulk.input: {source} disappeared while being read")
-        return parse_bulk_file(data, BULK_MAX_ITEMS), generation
-
-    def _manifest(
-        self, output: GsPath, bulk_id: str, source: GsPath, generation: int, items: list[BulkItem]
-    ) -> dict[str, Any]:
-        manifest = {
-            "id": bulk_id,
-            "input": str(source),
-            "generation": generation,
-            "output": str(output),
-            "total": len(items),
-            "openai": sum(1 for item in items if item.openai_url),
-            "created": time.time(),
-            "custom_ids": [item.custom_id for item in items],
-        }
-        path = output.child(MANIFEST)
-        if self.store.create(path, msgspec.json.encode(manifest), _JSON):
-            return manifest
-        existing = self._read_manifest(output)
-        if existing.get("id") != bulk_id:
-            raise InvalidRequest(
-                f"bulk.output: {output} already holds bulk run {existing.get('id')!r}; "
-                "choose another folder"
-            )
-        return existing
-
-    def _read_manifest(self, output: GsPath) -> dict[str, Any]:
-        data = self.store.read(output.child(MANIFEST))
-        if data is None:
-            raise InvalidRequest(f"no bulk run at {output} ({MANIFEST} not found)")
-        manifest: dict[str, Any] = msgspec.json.decode(data)
-        return manifest
-
-    def _published(self, output: GsPath) -> int:
-        data = self.store.read(output.child(PUBLISHED))
-        return int(msgspec.json.decode(data).get("published", 0)) if data else 0
+            return await submit(self.store, self.settings, topic, request)
+        output = GsPath.parse(request.output, "bulk_status.output", folder=True)
+        allowed_bucket(output, self.settings.bulk_buckets, "bulk_status.output")
+        return await asyncio.to_thread(self.status, output)
 
     def status(self, output: GsPath) -> dict[str, Any]:
         """Counts so far from one paged listing; the assembled output once all are finished."""
-        manifest = self._read_manifest(output)
-        total = int(manifest["total"])
+        manifest = read_manifest(self.store, output)
+        total = manifest.total
         succeeded = failed = dead_lettered = tokens = 0
         cost = 0.0
-        for name, metadata in self.store.list_items(output):
+        last = manifest.created
+        for name, metadata, created in self.store.list_items(output):
             if not name.endswith(".json") or name.startswith("_bulk"):
                 continue
+            last = max(last, created)
             if metadata.get("ok") == "true":
                 succeeded += 1
             elif metadata.get("dead_lettered") == "true":
@@ -226,7 +141,7 @@ class BulkRuns:
         pending = max(total - succeeded - failed - dead_lettered, 0)
         answer: dict[str, Any] = {
             "ok": True,
-            "bulk_id": manifest["id"],
+            "bulk_id": manifest.id,
             "state": "running" if pending else "done",
             "total": total,
             "succeeded": succeeded,
@@ -234,7 +149,8 @@ class BulkRuns:
             "pending": pending,
             # Finished too, as error lines; counted apart from `failed` (docs/bulk.md).
             "dead_lettered": dead_lettered,
-            "elapsed_seconds": round(time.time() - float(manifest["created"]), 3),
+            # Until the last item was written, once there are none left to run.
+            "elapsed_seconds": round((last if not pending else time.time()) - manifest.created, 3),
             "tokens": tokens,
             "cost_usd": round(cost, 8),
             "output": str(output),
@@ -245,18 +161,18 @@ class BulkRuns:
             answer.update(self._assemble(output, manifest))
         return answer
 
-    def _assemble(self, output: GsPath, manifest: dict[str, Any]) -> dict[str, Any]:
+    def _assemble(self, output: GsPath, manifest: Manifest) -> dict[str, Any]:
         """results.jsonl composed from the item objects in input order (each is one line), and
         its OpenAI-shaped twin streamed from it; each made once."""
         results = output.child(RESULTS)
         if not self.store.exists(results):
-            sources = [output.child(f"{cid}.json") for cid in manifest["custom_ids"]]
+            sources = [output.child(f"{cid}.json") for cid in manifest.custom_ids]
             self.store.compose(sources, results, _JSONL)
         # Only once results.jsonl exists, and on every call after: a call that died half way
         # through deleting leaves the rest to the next (an empty listing when none are left).
         self.store.delete_under(output.child(RESULTS + PARTS))
         assembled: dict[str, Any] = {"results": str(results)}
-        if manifest.get("openai"):
+        if manifest.openai:
             twin = output.child(OPENAI_RESULTS)
             if not self.store.exists(twin):
                 lines = (
@@ -265,9 +181,3 @@ class BulkRuns:
                 self.store.write_lines(twin, lines, _JSONL)
             assembled["openai_results"] = str(twin)
         return assembled
-
-
-def _bulk_id(source: GsPath, generation: int, output: GsPath) -> str:
-    """The same input object (same generation) into the same folder is the same run."""
-    digest = hashlib.sha256(f"{source}#{generation}>{output}".encode()).hexdigest()
-    return f"bulk-{digest[:20]}"

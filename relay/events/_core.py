@@ -23,6 +23,7 @@ from ..bulk import (
     bulk_attributes,
     dead_letter_deliveries,
     finish_dead_lettered,
+    item_cache_id,
     run_bulk_item,
 )
 from ..delivery import Deliverer
@@ -126,7 +127,7 @@ class EventCore:
         bulk_id, custom_id, _ = item
         # The same item always carries the same cache key: a redelivery that runs again anyway
         # (its outcome was not written) is answered from the gateway's cache, not billed twice.
-        keyed = cache_keyed(body, f"{bulk_id}:{custom_id}")
+        keyed = cache_keyed(body, item_cache_id(bulk_id, custom_id))  # hashed when too long
         return await run_bulk_item(relay, keyed, item, context)
 
     async def _dead_letter(

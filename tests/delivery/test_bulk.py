@@ -13,7 +13,7 @@ import pytest
 
 from emulators.gateway import GatewayEmulator
 from emulators.google import PubSubEmulator, StorageEmulator
-from tests.support.bulk import BUCKET, Bulk, gateway_calls, line, nonce
+from tests.support.bulk import BUCKET, BULK_ON, Bulk, gateway_calls, line, listed, nonce
 from tests.support.calls import pubsub_data, send
 from tests.support.google import PushFactory
 from tests.support.openapi import validate_schema as validate
@@ -29,7 +29,9 @@ def bulk(
 ) -> Iterator[Bulk]:
     # No result sinks: a bulk item's output object is its delivery. MAX_RETRIES=0 so a 429
     # reaches Pub/Sub's redelivery instead of being retried in process.
-    event = delivering(target="prompt_event", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="")
+    event = delivering(
+        target="prompt_event", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="", **BULK_ON
+    )
     topic = push_to(event)
     http = delivering(BULK_TOPIC=topic, RESULTS_TOPIC="", RESULTS_BUCKET="")
     yield Bulk(http, event, topic, pubsub, storage)
@@ -143,6 +145,7 @@ def test_redelivered_item_not_billed_twice(bulk: Bulk, gateway: GatewayEmulator)
         "bulk_output": f"gs://{BUCKET}/{folder}",
     }
     body = {"prompt": "only once", "metadata": {"nonce": marker}}
+    listed(bulk.storage, folder, "bulk-test", "once")
     first = send(bulk.event, pubsub_data(body, nonce(), attributes))
     assert first.status_code == 200
     stored = bulk.storage.read(f"{folder}once.json")
@@ -204,6 +207,7 @@ def test_bad_item_message_written_as_error_line(bulk: Bulk) -> None:
         "custom_id": "bad",
         "bulk_output": f"gs://{BUCKET}/{folder}",
     }
+    listed(bulk.storage, folder, "bulk-test", "bad")
     answer = send(bulk.event, pubsub_data(None, nonce(), attributes, raw=b'{"promt": "typo"}'))
     assert answer.status_code == 200
     stored = bulk.storage.read(f"{folder}bad.json")

@@ -10,7 +10,7 @@ import pytest
 
 from emulators.gateway import GatewayEmulator
 from emulators.google import PubSubEmulator, StorageEmulator
-from tests.support.bulk import BUCKET, Bulk, gateway_calls, line, nonce
+from tests.support.bulk import BUCKET, BULK_ON, Bulk, gateway_calls, line, nonce
 from tests.support.google import PushFactory
 from tests.support.servers import ServerFactory
 
@@ -23,7 +23,7 @@ def bulk(
     push_to: PushFactory,
 ) -> Iterator[Bulk]:
     # Retries on: a budget must end the item without them, not because there are none.
-    event = delivering(target="prompt_event", RESULTS_TOPIC="", RESULTS_BUCKET="")
+    event = delivering(target="prompt_event", RESULTS_TOPIC="", RESULTS_BUCKET="", **BULK_ON)
     topic = push_to(event)
     http = delivering(BULK_TOPIC=topic, RESULTS_TOPIC="", RESULTS_BUCKET="")
     yield Bulk(http, event, topic, pubsub, storage)

@@ -16,7 +16,7 @@ import pytest
 from emulators.eventarc_pull import EventarcPuller
 from emulators.gateway import GatewayEmulator
 from emulators.google import PubSubEmulator, StorageEmulator
-from tests.support.bulk import BUCKET, Bulk, gateway_calls, line, nonce
+from tests.support.bulk import BUCKET, BULK_ON, Bulk, gateway_calls, line, listed, nonce
 from tests.support.calls import pubsub_data, send
 from tests.support.servers import ServerFactory
 
@@ -30,7 +30,9 @@ def pulled(
     delivering: ServerFactory, pubsub: PubSubEmulator, storage: StorageEmulator
 ) -> Iterator[Bulk]:
     # As tests/test_bulk.py: no result sinks, and a 429 or 5xx goes back to Pub/Sub at once.
-    event = delivering(target="prompt_event", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="")
+    event = delivering(
+        target="prompt_event", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="", **BULK_ON
+    )
     topic = f"bulk-{nonce()}"
     dead = f"{topic}-dead"
     pubsub.create_topic(topic)
@@ -98,6 +100,7 @@ def test_dead_letter_for_a_finished_item_changes_nothing(
         "bulk_output": f"gs://{BUCKET}/{folder}",
     }
     body = {"prompt": "late", "metadata": {"nonce": marker}}
+    listed(pulled.storage, folder, "bulk-test", "late")
     assert send(pulled.event, pubsub_data(body, nonce(), attributes)).status_code == 200
     stored = pulled.storage.read(f"{folder}late.json")
     assert stored is not None and b'"result"' in stored[0]

@@ -10,6 +10,7 @@ from typing import Any
 
 from emulators.gateway import GatewayEmulator
 from emulators.google import PubSubEmulator, StorageEmulator
+from tests.support.bulk import BULK_ON
 from tests.support.google import RESULTS_BUCKET
 from tests.support.push import gateway_calls, nonce
 from tests.support.servers import FunctionServer
@@ -32,7 +33,9 @@ def test_bulk_items_pushed_to_prompt_push_complete_the_run(
     once."""
     # No result sinks: an item's output object is its delivery. MAX_RETRIES=0: a 429 goes back
     # to Pub/Sub.
-    push_fn = delivering(target="prompt_push", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="")
+    push_fn = delivering(
+        target="prompt_push", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="", **BULK_ON
+    )
     topic = f"bulk-{nonce()}"
     pubsub.create_topic(topic)
     pubsub.create_subscription(

@@ -13,6 +13,7 @@ import pytest
 
 from emulators.gateway import GatewayEmulator
 from emulators.google import PubSubEmulator, StorageEmulator
+from tests.support.bulk import BULK_ON, listed
 from tests.support.google import RESULTS_BUCKET, WAIT_SECONDS, Results
 from tests.support.push import gateway_calls, nonce
 from tests.support.servers import FunctionServer
@@ -141,7 +142,9 @@ def test_dead_lettered_bulk_item_is_finalised(
     """A bulk item that fails retryably on every push goes to the dead-letter topic, whose own
     push subscription brings it back to the same function: written as its final error line,
     with no further provider call."""
-    server = delivering(target="prompt_push", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="")
+    server = delivering(
+        target="prompt_push", MAX_RETRIES="0", RESULTS_TOPIC="", RESULTS_BUCKET="", **BULK_ON
+    )
     dead = f"dead-{nonce()}"
     pubsub.create_topic(dead)
     pubsub.create_subscription(f"{dead}-push", dead, push_endpoint=f"{server.url}/")
@@ -152,6 +155,7 @@ def test_dead_lettered_bulk_item_is_finalised(
         "custom_id": "poison",
         "bulk_output": f"gs://{RESULTS_BUCKET}/{folder}",
     }
+    listed(storage, folder, f"bulk-{marker}", "poison")
     body = {"prompt": "x", "metadata": {"emulator_fault": "500", "nonce": marker}}
     pubsub.publish(topic, json.dumps(body).encode(), attributes)
     deadline = time.monotonic() + 2 * WAIT_SECONDS

@@ -17,6 +17,8 @@ from tests.support.servers import FunctionServer
 BUCKET = RESULTS_BUCKET
 # Time for a whole small run: 429s wait for Pub/Sub's redelivery.
 RUN_SECONDS = 90.0
+# prompt_event runs bulk items only with bulk runs on (any topic name says so).
+BULK_ON = {"BULK_TOPIC": "prompts"}
 
 
 def nonce() -> str:
@@ -68,6 +70,20 @@ class Bulk:
         found = self.storage.read(name)
         assert found is not None, uri
         return [json.loads(line) for line in found[0].decode().splitlines()]
+
+
+def listed(storage: StorageEmulator, folder: str, bulk_id: str, *custom_ids: str) -> None:
+    """A run's manifest at `folder` listing `custom_ids`: an item sent by hand may then run."""
+    manifest = {
+        "id": bulk_id,
+        "input": f"gs://{BUCKET}/in/by-hand.jsonl",
+        "generation": 1,
+        "output": f"gs://{BUCKET}/{folder}",
+        "total": len(custom_ids),
+        "created": time.time(),
+        "custom_ids": list(custom_ids),
+    }
+    storage.write(f"{folder}_bulk.json", json.dumps(manifest).encode())
 
 
 def gateway_calls(gateway: GatewayEmulator, marker: str) -> int:
