@@ -51,6 +51,8 @@ class Context:
     trace: TraceContext | None = None
     # Who the call is for (caller, source, job, bulk run): cf-aig-metadata per IDENTITY_METADATA.
     identity: Identity = field(default_factory=Identity)
+    # service_tier when the body sets none (a bulk run's tier for all its lines).
+    default_service_tier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,6 +250,7 @@ class Relay:
                 allow_stream=context.allow_stream,
                 model=model,
                 identity=context.identity,
+                default_service_tier=context.default_service_tier,
             )
             for model in models
         ]

@@ -81,6 +81,7 @@ def build_call(
     trace: TraceContext | None = None,
     allow_stream: bool = True,
     model: str | None = None,
+    default_service_tier: str | None = None,
 ) -> UpstreamCall:
     """Map `request` onto the API it asks for (`model`, a fallback, replacing its own); raise on
     a model outside the allow-list. Without `allow_stream` a stream is sent as a plain call."""
@@ -95,8 +96,8 @@ def build_call(
     stream = bool(request.stream) and allow_stream
     make_body = _responses_body if api == "responses" else _chat_body
     body = make_body(request, model, stream)
-    if request.service_tier is not None:
-        body["service_tier"] = request.service_tier  # the same field in both APIs
+    if (tier := request.service_tier or default_service_tier) is not None:
+        body["service_tier"] = tier  # the same field in both APIs
     if request.extra_body:
         clash = sorted(RESERVED_BODY_FIELDS.intersection(request.extra_body))
         if clash:

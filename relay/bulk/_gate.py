@@ -29,7 +29,7 @@ class ItemGate:
 
     def __init__(self, store: BulkStore) -> None:
         self.store = store
-        self._runs: OrderedDict[str, tuple[str, frozenset[str]]] = OrderedDict()
+        self._runs: OrderedDict[str, tuple[str, frozenset[str], str | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def refusal(
@@ -48,17 +48,23 @@ class ItemGate:
                 manifest = read_manifest(self.store, output)
             except InvalidRequest as exc:
                 return exc.message
-            known = (manifest.id, frozenset(manifest.custom_ids))
+            known = (manifest.id, frozenset(manifest.custom_ids), manifest.service_tier)
             with self._lock:
                 self._runs[key] = known
                 while len(self._runs) > _RUNS_KEPT:
                     self._runs.popitem(last=False)
-        run_id, ids = known
+        run_id, ids, _ = known
         if run_id != bulk_id:
             return f"{output} holds bulk run {run_id!r}, not {bulk_id[:80]!r}"
         if custom_id not in ids:
             return f"bulk run {run_id!r} lists no item {custom_id!r}"
         return None
+
+    def service_tier(self, output: GsPath) -> str | None:
+        """The tier of the run at `output`, as its manifest (checked by `refusal`) says."""
+        with self._lock:
+            known = self._runs.get(str(output))
+        return known[2] if known is not None else None
 
 
 def item_cache_id(bulk_id: str, custom_id: str) -> str:

@@ -11,6 +11,7 @@ counted within CHECK_SECONDS (`_finish.py`), so the last item finishes the run.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RelayError, UpstreamError
@@ -123,6 +124,8 @@ async def run_bulk_item(
         # A redelivery after success: neither run (billed) nor written again.
         log("INFO", "bulk item already finished; not run again", **fields)
         return True
+    if tier := shared.gate.service_tier(output):
+        context = replace(context, default_service_tier=tier)
     if isinstance(body, RelayError):
         answer = relay.reject(body, context)  # a message refused before it could run
     else:

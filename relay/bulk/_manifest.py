@@ -26,6 +26,8 @@ class Manifest(msgspec.Struct, kw_only=True):
     custom_ids: list[str]
     # How many lines are OpenAI Batch lines: any, and openai_results.jsonl is written too.
     openai: int = 0
+    # The run's service_tier, for every line that names none.
+    service_tier: str | None = None
 
 
 def read_manifest(store: BulkStore, output: GsPath) -> Manifest:

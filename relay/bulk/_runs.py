@@ -36,6 +36,8 @@ class _Submit(msgspec.Struct, forbid_unknown_fields=True):
     id: str | None = None
     # "failed": run again the items whose outcome is an error (_rerun.py).
     rerun: Literal["failed"] | None = None
+    # The tier every line that names none runs at (kept in the manifest).
+    service_tier: Literal["auto", "default", "flex", "priority"] | None = None
 
 
 class _Status(msgspec.Struct, forbid_unknown_fields=True):

@@ -95,6 +95,7 @@ async def submit(store: BulkStore, settings: Settings, topic: str, request: Any)
             created=time.time(),
             custom_ids=checked.custom_ids,
             openai=checked.openai,
+            service_tier=request.service_tier,
         )
         manifest = await asyncio.to_thread(create_or_match, store, output, fresh)
         del fresh, checked  # the ids are in `manifest` now (or in the one already there)

@@ -47,3 +47,25 @@ def test_budget_and_policy_items_end_as_error_lines(bulk: Bulk, gateway: Gateway
     assert assembled[2]["error"]["type"] == "policy_denied"
     # One upstream call each: neither retried in process nor redelivered by Pub/Sub.
     assert [gateway_calls(gateway, f"{marker}-{i}") for i in range(1, 4)] == [1, 1, 1]
+
+
+def test_a_runs_service_tier_applies_to_lines_that_name_none(
+    bulk: Bulk, gateway: GatewayEmulator
+) -> None:
+    marker = nonce()
+    own = {**line("own", "two", f"{marker}-2"), "service_tier": "default"}
+    lines = [line("plain", "one", f"{marker}-1"), own]
+    output = f"gs://{BUCKET}/out/{nonce()}/"
+    status, submitted = bulk.submit(bulk.upload(lines), output, service_tier="flex")
+    assert status == 200, submitted
+    final = bulk.wait_done(output)[-1]
+    assert final["succeeded"] == 2, final
+    assembled = bulk.read_lines(final["results"])
+    # The run's tier went upstream for the line without one; the line's own tier won elsewhere.
+    assert [item["result"]["service_tier"] for item in assembled] == ["flex", "default"]
+    sent = [
+        r.json.get("service_tier")
+        for r in gateway.requests
+        if marker in r.headers.get("cf-aig-metadata", "")
+    ]
+    assert sorted(sent) == ["default", "flex"]
