@@ -21,8 +21,6 @@ from relay import (
     ConfigError,
     Context,
     InternalError,
-    MethodNotAllowed,
-    PayloadTooLarge,
     RelayError,
     TraceContext,
     UnsupportedMediaType,
@@ -33,6 +31,7 @@ from relay import (
 from relay.deadline import timer
 from relay.identity import Identity, caller_email
 
+from ._body import read_limited, require_post
 from .runtime import get_relay
 
 __all__ = ["handle_http"]
@@ -126,25 +125,14 @@ async def _hang_up(request: Request) -> None:
 
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused before it is read whole when it is too large or not JSON."""
-    if request.method != "POST":
-        raise MethodNotAllowed(f"use POST, not {request.method}")
+    require_post(request)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     # A missing Content-Type is taken as JSON; anything else must say JSON.
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedMediaType(
             f"Content-Type must be application/json, not {media_type[:80]!r}"
         )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"body is {declared} bytes; the limit is {limit} (MAX_BODY_BYTES)")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body is over the {limit} byte limit (MAX_BODY_BYTES)")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_limited(request, limit, what="body", setting=" (MAX_BODY_BYTES)")
 
 
 def _context(request: Request, project: str | None, identity_keys: tuple[str, ...] = ()) -> Context:

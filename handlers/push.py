@@ -14,8 +14,6 @@ from starlette.responses import Response
 
 from relay import (
     InternalError,
-    MethodNotAllowed,
-    PayloadTooLarge,
     RelayError,
     TraceContext,
     log,
@@ -24,6 +22,7 @@ from relay import (
 from relay.events import MAX_PUSH_BYTES, Disposition, decode_push
 from relay.identity import caller_email
 
+from ._body import read_limited, require_post
 from .runtime import get_events
 
 __all__ = ["handle_push", "push_identity"]
@@ -34,7 +33,8 @@ _encoder = msgspec.json.Encoder()
 async def handle_push(request: Request) -> Response:
     """Answer one push: always JSON, even when a bug escapes (then a 500, so it comes again)."""
     try:
-        body = await _read_body(request)
+        require_post(request)
+        body = await read_limited(request, MAX_PUSH_BYTES, what="push body")
         message = decode_push(
             body,
             trace=TraceContext.from_headers(request.headers),
@@ -66,22 +66,6 @@ def push_identity(headers: Mapping[str, str]) -> str | None:
     """Who pushed: the email in the push's OIDC token (relay/identity.py: X-Serverless-Authorization
     first, which Cloud Run verified when both are present, else Authorization)."""
     return caller_email(headers.get("x-serverless-authorization"), headers.get("authorization"))
-
-
-async def _read_body(request: Request) -> bytes:
-    if request.method != "POST":
-        raise MethodNotAllowed(f"use POST, not {request.method}")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_PUSH_BYTES:
-        raise PayloadTooLarge(f"push body is {declared} bytes; the limit is {MAX_PUSH_BYTES}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_PUSH_BYTES:
-            raise PayloadTooLarge(f"push body is over the {MAX_PUSH_BYTES} byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _refuse(error: RelayError) -> Response:
