@@ -14,7 +14,9 @@ results.jsonl, and the machine's load average (it may be shared).
 `--input-mib N` measures submission alone: an N MiB file of 50,000 lines (the limits) is
 checked and published by one `prompt` process to a topic nobody reads; reported is how much
 its peak RSS grew over a warmed-up baseline (the streamed input's bound: docs/bulk.md).
-Everything on 127.0.0.1; figures are for this machine, to compare rows of one run.
+`--storage-keep-alive` runs the Storage stand-in with persistent connections, as Cloud Storage
+keeps them (the published emulator closes each one). Everything on 127.0.0.1; figures are for
+this machine, to compare rows of one run.
 """
 
 from __future__ import annotations
@@ -172,6 +174,11 @@ def main() -> int:
     parser.add_argument("--max-outstanding", type=int, default=DEFAULT_MAX_OUTSTANDING)
     parser.add_argument("--push", action="store_true", help="the emulator's push subscription")
     parser.add_argument("--input-mib", type=int, help="measure submitting a file this large")
+    parser.add_argument(
+        "--storage-keep-alive",
+        action="store_true",
+        help="the Storage stand-in keeps connections open, as Cloud Storage does",
+    )
     args = parser.parse_args()
     if args.input_mib:
         return submit_memory(args.input_mib)
@@ -181,7 +188,7 @@ def main() -> int:
     pubsub = PubSubEmulator(PROJECT, logs / "pubsub.log")
     pubsub.start()
     pubsub.create_topic(TOPIC)
-    storage = StorageEmulator(BUCKET, logs / "storage.log")
+    storage = StorageEmulator(BUCKET, logs / "storage.log", keep_alive=args.storage_keep_alive)
     storage.start()
     env = {
         "AIG_BASE_URL": gateway.base_url(),
@@ -249,6 +256,8 @@ def main() -> int:
     delivery = "emulator push" if args.push else f"pull, <= {args.max_outstanding} in flight"
     print(f"bulk run: {args.items} items, gateway delay {args.delay_ms} ms, one instance")
     print(f"  delivery                      {delivery}")
+    connections = "kept open" if args.storage_keep_alive else "one per call (HTTP/1.0)"
+    print(f"  Storage stand-in connections  {connections}")
     print(f"  submit (check + publish)      {submit_seconds:8.2f} s")
     print(f"  run (submit to all finished)  {run_seconds:8.2f} s (+- one 2 s poll)")
     print(f"  items per second              {args.items / run_seconds:8.1f}")

@@ -12,13 +12,22 @@ asked for (404 once it is replaced, without object versioning); bulk runs rely o
 this stand-in does the same. It serves one request at a time, so a check and the write after
 it cannot interleave with another request. Everything else is the emulator as published.
 
+The published emulator answers HTTP/1.0 and closes every connection; Cloud Storage keeps them
+open. `--keep-alive` (benches only: bench/bulk.py) answers HTTP/1.1 and keeps them open, each
+connection in its own thread, requests still handled one at a time under one lock, so that a
+client's per-call cost is measured as it is against Cloud Storage.
+
     python -m emulators._storage_main start --in-memory ...   (the emulator's own arguments)
+    python -m emulators._storage_main --keep-alive start ...
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+from functools import partial
 from http import HTTPStatus
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from gcp_storage_emulator import server, storage  # type: ignore[import-untyped]
@@ -79,7 +88,33 @@ def _patch_routes() -> None:
                 handlers[method] = _download_generation
 
 
+def _keep_alive() -> None:
+    """HTTP/1.1 with persistent connections, a thread per connection, one request at a time."""
+    lock = threading.Lock()
+    handle = server.Router.handle
+
+    def handle_alone(self: Any, method: str) -> None:
+        with lock:  # a check and the write after it stay atomic, as with one thread
+            handle(self, method)
+
+    def run(self: Any) -> None:
+        self._httpd = ThreadingHTTPServer(
+            (self._host, self._port), partial(server.RequestHandler, self._storage)
+        )
+        self._httpd.daemon_threads = True
+        self.is_running.set()
+        self._httpd.serve_forever()
+
+    server.Router.handle = handle_alone
+    server.RequestHandler.protocol_version = "HTTP/1.1"  # every answer has a Content-Length
+    server.APIThread.run = run
+
+
 if __name__ == "__main__":
     storage.Storage._write_config_to_file = _snapshot_on_disk_only
     _patch_routes()
-    main(sys.argv[1:])
+    arguments = sys.argv[1:]
+    if "--keep-alive" in arguments:
+        arguments.remove("--keep-alive")
+        _keep_alive()
+    main(arguments)

@@ -204,13 +204,15 @@ class PubSubEmulator(_Process):
 
 
 class StorageEmulator(_Process):
-    """`gcp-storage-emulator` in memory on 127.0.0.1, with a default bucket."""
+    """`gcp-storage-emulator` in memory on 127.0.0.1, with a default bucket; `keep_alive`
+    keeps connections open as Cloud Storage does (emulators/_storage_main.py, benches only)."""
 
     what = "Cloud Storage emulator"
 
-    def __init__(self, bucket: str, log_path: Path) -> None:
+    def __init__(self, bucket: str, log_path: Path, keep_alive: bool = False) -> None:
         super().__init__(log_path)
         self.bucket = bucket
+        self.keep_alive = keep_alive
 
     @property
     def url(self) -> str:
@@ -223,6 +225,7 @@ class StorageEmulator(_Process):
             sys.executable,
             "-m",
             "emulators._storage_main",  # the emulator, without its O(objects) write cost
+            *(["--keep-alive"] if self.keep_alive else []),
             "start",
             "--host=127.0.0.1",
             f"--port={self.port}",

@@ -33,9 +33,16 @@ class ItemGate:
         self._lock = threading.Lock()
 
     def refusal(
-        self, bulk_id: str, custom_id: str, output: GsPath, buckets: frozenset[str] | None
+        self,
+        bulk_id: str,
+        custom_id: str,
+        output: GsPath,
+        buckets: frozenset[str] | None,
+        *,
+        read: bool = True,
     ) -> str | None:
-        """Why this item may not run, or None when it may."""
+        """Why this item may not run, or None when it may. With `read` false it never blocks:
+        LookupError when the run's manifest is not kept yet."""
         if buckets is not None and output.bucket not in buckets:
             return f"bucket {output.bucket!r} is not in BULK_BUCKETS"
         key = str(output)
@@ -44,6 +51,8 @@ class ItemGate:
             if known is not None:
                 self._runs.move_to_end(key)
         if known is None:
+            if not read:
+                raise LookupError(key)
             try:
                 manifest = read_manifest(self.store, output)
             except InvalidRequest as exc:

@@ -82,7 +82,11 @@ async def _refused(relay: Relay, item: BulkItemAttributes, fields: dict[str, Any
     if relay.settings.bulk_topic is not None:
         gate = _shared(relay).gate
         buckets = relay.settings.bulk_buckets
-        why = await asyncio.to_thread(gate.refusal, bulk_id, custom_id, output, buckets)
+        try:
+            # A run's manifest kept: checked here, without a worker thread's round trip.
+            why = gate.refusal(bulk_id, custom_id, output, buckets, read=False)
+        except LookupError:
+            why = await asyncio.to_thread(gate.refusal, bulk_id, custom_id, output, buckets)
         if why is None:
             return False
     log("WARNING", f"bulk attributes ignored: {why}", event="bulk_item_refused", **fields)

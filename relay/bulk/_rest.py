@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import ssl
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -29,9 +31,8 @@ __all__ = ["GoogleRest"]
 
 _STORAGE = "https://storage.googleapis.com"
 _PUBSUB = "https://pubsub.googleapis.com"
-# No limit on waiting for a connection: the items in flight queue for the pool, each call then
-# has its own timeouts.
-_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=None)
+# Each call's own timeouts; waiting for a client (`_Clients`) has none.
+_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Connections per instance to each API: enough for hundreds of items in flight (a call takes
 # tens of milliseconds) without a burst of new connections at every cold start.
 _CONNECTIONS = 32
@@ -40,19 +41,53 @@ _ATTEMPTS = 4
 _FIRST_WAIT_SECONDS = 0.5
 
 
-class GoogleRest:
-    """Cloud Storage objects and Pub/Sub publishing over one httpx client."""
+class _Clients:
+    """Up to `size` httpx clients of one connection each, each lent to one call at a time.
 
-    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
-        limits = httpx.Limits(max_connections=_CONNECTIONS)
-        self.client = client or httpx.AsyncClient(timeout=_TIMEOUT, limits=limits)
+    Why not one client with `size` connections: httpx's pool scans every connection on each
+    request and release (is each idle one still open: a socket check each), so with connections
+    kept open, as Cloud Storage keeps them, a call cost 3 to 4 times the CPU (measured,
+    docs/bulk.md "Measured"). Calls wait here for a client, not in a pool queue.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = asyncio.Semaphore(size)
+        self._idle: list[httpx.AsyncClient] = []
+        self._everyone: list[httpx.AsyncClient] = []
+        self._tls: ssl.SSLContext | None = None
+
+    def _new(self) -> httpx.AsyncClient:
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()  # one for all: each costs CA loading
+        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        client = httpx.AsyncClient(timeout=_TIMEOUT, limits=one, verify=self._tls)
+        self._everyone.append(client)
+        return client
+
+    @asynccontextmanager
+    async def lend(self) -> AsyncIterator[httpx.AsyncClient]:
+        async with self._free:
+            # The most recently used first: its connection is the likeliest to be open.
+            client = self._idle.pop() if self._idle else self._new()
+            try:
+                yield client
+            finally:
+                self._idle.append(client)
+
+    async def aclose(self) -> None:
+        for client in self._everyone:
+            await client.aclose()
+
+
+class GoogleRest:
+    """Cloud Storage objects and Pub/Sub publishing over httpx."""
+
+    def __init__(self) -> None:
+        self._clients = _Clients(_CONNECTIONS)
         storage_host = os.environ.get("STORAGE_EMULATOR_HOST")
         pubsub_host = os.environ.get("PUBSUB_EMULATOR_HOST")
         self.storage = storage_host.rstrip("/") if storage_host else _STORAGE
         self.pubsub = f"http://{pubsub_host}" if pubsub_host else _PUBSUB
-        # Calls wait here rather than in httpx's pool: with hundreds of items in flight the
-        # pool's queue costs CPU on every release (3 times the CPU per call, measured).
-        self._slots = asyncio.Semaphore(_CONNECTIONS)
         self._storage_auth = Auth(emulator=bool(storage_host))
         self._pubsub_auth = Auth(emulator=bool(pubsub_host))
 
@@ -61,7 +96,7 @@ class GoogleRest:
         return await asyncio.to_thread(auth.header) if auth.stale else auth.header()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self._clients.aclose()
 
     async def _send(self, auth: Auth, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One call, tried again on a passing failure: every call here may be repeated (a read;
@@ -71,8 +106,8 @@ class GoogleRest:
         wait = _FIRST_WAIT_SECONDS
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                async with self._slots:
-                    answer = await self.client.request(method, url, headers=headers, **kwargs)
+                async with self._clients.lend() as client:
+                    answer = await client.request(method, url, headers=headers, **kwargs)
             except httpx.TransportError:
                 if attempt == _ATTEMPTS:
                     raise
