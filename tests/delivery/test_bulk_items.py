@@ -17,10 +17,9 @@ import pytest
 
 from emulators.gateway import GatewayEmulator
 from emulators.google import PubSubEmulator, StorageEmulator
-from tests.support.google import RESULTS_BUCKET
+from tests.support.bulk import BUCKET, listed
 from tests.support.servers import FunctionServer
 
-BUCKET = RESULTS_BUCKET
 Serve = Callable[..., FunctionServer]
 WAIT_SECONDS = 60.0
 
@@ -49,19 +48,6 @@ def deliver(server: FunctionServer, body: Any, attributes: dict[str, str]) -> ht
         "content-type": "application/json",
     }
     return httpx.post(server.url, content=json.dumps(data).encode(), headers=headers, timeout=90)
-
-
-def listed(storage: StorageEmulator, folder: str, bulk_id: str, *custom_ids: str) -> None:
-    manifest = {
-        "id": bulk_id,
-        "input": f"gs://{BUCKET}/in/by-hand.jsonl",
-        "generation": 1,
-        "output": f"gs://{BUCKET}/{folder}",
-        "total": len(custom_ids),
-        "created": time.time(),
-        "custom_ids": list(custom_ids),
-    }
-    storage.write(f"{folder}_bulk.json", json.dumps(manifest).encode())
 
 
 def reached(gateway: GatewayEmulator, marker: str) -> list[Any]:
