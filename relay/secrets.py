@@ -83,10 +83,15 @@ class Secrets:
         """The current credentials; raises ConfigError or SecretUnavailable."""
         settings = self._settings
         token_name, key_name = settings.aig_token_secret, settings.openai_key_secret
-        token, key = await asyncio.gather(
-            self._get(token_name) if token_name else _given(settings.aig_token),
-            self._get(key_name) if key_name else _given(settings.openai_key),
-        )
+        token = self._at_hand(token_name) if token_name else settings.aig_token
+        key = self._at_hand(key_name) if key_name else settings.openai_key
+        if (token is None and token_name) or (key is None and key_name):
+            # Something must be fetched: fetch both concurrently. Otherwise answer without
+            # suspending, so a request whose deadline is nearly spent is not cut off here.
+            token, key = await asyncio.gather(
+                self._get(token_name) if token_name else _given(settings.aig_token),
+                self._get(key_name) if key_name else _given(settings.openai_key),
+            )
         if token is None:
             raise ConfigError("AIG_TOKEN_SECRET or AIG_TOKEN must be set")
         return Credentials(token, key)
@@ -116,17 +121,25 @@ class Secrets:
             await asyncio.gather(*(asyncio.shield(self._start_refresh(n)) for n in names))
         return bool(names)
 
-    async def _get(self, name: str) -> Secret:
+    def _at_hand(self, name: str) -> Secret | None:
+        """The cached value of `name` if it may still be served, else None (fetch it)."""
         entry = self._cache.get(name)
-        if entry is not None:
-            age = self._clock() - entry.fetched_at
-            if age < self._settings.secret_cache_ttl:
-                return entry.value
-            if age <= self._settings.secret_cache_ttl + self._settings.secret_max_stale:
-                # Expired but usable: answer now and refresh in the background, so no request
-                # waits on Secret Manager while a value is at hand (nor fails while it is down).
-                self._start_refresh(name)
-                return entry.value
+        if entry is None:
+            return None
+        age = self._clock() - entry.fetched_at
+        if age < self._settings.secret_cache_ttl:
+            return entry.value
+        if age <= self._settings.secret_cache_ttl + self._settings.secret_max_stale:
+            # Expired but usable: answer now and refresh in the background, so no request
+            # waits on Secret Manager while a value is at hand (nor fails while it is down).
+            self._start_refresh(name)
+            return entry.value
+        return None
+
+    async def _get(self, name: str) -> Secret:
+        value = self._at_hand(name)
+        if value is not None:
+            return value
         # shield: one caller giving up (its own deadline) must not cancel the shared fetch.
         return await asyncio.shield(self._start_refresh(name))
 
@@ -232,6 +245,10 @@ class CredentialSource:
 
     async def current(self, deadline: float) -> Credentials:
         """The credentials to send, read by `deadline` (else secret_unavailable)."""
+        if self._clock() >= deadline:
+            # The time went before the store was asked (a batch item waiting for its slot):
+            # the request ran out of time, the store did nothing wrong.
+            raise UpstreamTimeout("UPSTREAM_TIMEOUT_SECONDS ran out before the gateway was asked")
         work = within(self._secrets.credentials(), deadline, self._clock, _READ_TIMED_OUT)
         if self._warming is None:
             # The first call runs `warm` (the TLS context: loading the CA bundle, tens of ms of

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
 import pytest
 
-from relay import SecretUnavailable
+from relay import SecretUnavailable, Settings, UpstreamTimeout
 from relay.logs import FIELDS_ATTR
-from tests.support.gateway_client import OK_CHAT, FakeStore, answer, make_relay, scripted
+from relay.secrets import CredentialSource, Secrets
+from tests.support.gateway_client import ENV, OK_CHAT, FakeStore, answer, make_relay, scripted
 
 
 def test_rotation_refetches_secrets_once() -> None:
@@ -187,3 +190,51 @@ def test_refused_value_is_not_reused_when_the_store_is_down() -> None:
     result = answer(relay, {"prompt": "hi"})
     assert result.body["error"]["type"] == "upstream_auth"
     assert len(handler_calls) == 1
+
+
+def _runs_without_suspending(work: Coroutine[Any, Any, Any]) -> Any:
+    """The value of `work` if it finished at its first step (never waited on the loop)."""
+    try:
+        work.send(None)
+    except StopIteration as done:
+        return done.value
+    work.close()
+    raise AssertionError("suspended")
+
+
+def test_credentials_at_hand_are_read_without_suspending() -> None:
+    """Secrets from the environment or a fresh cache are read without yielding to the loop, so a
+    request whose deadline is nearly spent is not cut off while reading them."""
+    env_only = Secrets(Settings.from_env({**ENV, "AIG_TOKEN": "env-token-123"}))
+    from_env = _runs_without_suspending(env_only.credentials())
+    assert from_env.gateway_token.reveal() == "env-token-123"
+
+    store = FakeStore({"projects/p/secrets/tok/versions/latest": "token-abcdefgh"})
+    settings = Settings.from_env({**ENV, "AIG_TOKEN_SECRET": "projects/p/secrets/tok"})
+    cached = Secrets(settings, store_factory=lambda: store)
+
+    async def read_twice() -> Any:
+        await cached.credentials()  # the first read waits for the store
+        return _runs_without_suspending(cached.credentials())
+
+    assert asyncio.run(read_twice()).gateway_token.reveal() == "token-abcdefgh"
+
+
+def test_time_spent_before_the_store_is_asked_is_a_timeout() -> None:
+    """A request whose deadline passed before reading secrets (a batch item that waited for its
+    slot) is upstream_timeout: the secret store was not what failed it."""
+    store = FakeStore({"projects/p/secrets/tok/versions/latest": "token-abcdefgh"})
+    settings = Settings.from_env({**ENV, "AIG_TOKEN_SECRET": "projects/p/secrets/tok"})
+    secrets = Secrets(settings, store_factory=lambda: store)
+    source = CredentialSource(settings, secrets, time.monotonic, lambda: None)
+    with pytest.raises(UpstreamTimeout):
+        asyncio.run(source.current(deadline=time.monotonic() - 1))
+    assert store.calls == {}
+
+    async def store_hangs() -> None:
+        store.gate = asyncio.Event()  # never set
+        await source.current(deadline=time.monotonic() + 0.05)
+
+    # A store that does not answer in time is still the store's failure.
+    with pytest.raises(SecretUnavailable):
+        asyncio.run(store_hangs())
