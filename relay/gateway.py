@@ -48,7 +48,7 @@ from .retry import (
 from .secrets import Credentials, CredentialSource, Secrets
 from .settings import Settings
 from .translate import UpstreamCall
-from .transport import GatewayPool
+from .transport import OriginPool
 from .upstream_headers import attempt_headers
 
 __all__ = ["GatewayClient", "Reply"]
@@ -98,10 +98,10 @@ class GatewayClient:
         self._settings = settings
         self._clock = clock
         self._rand = rand
-        self._pools = GatewayPool(settings.base_url, transport)
+        self._pools = OriginPool(settings.base_url, transport)
         # The gateway's unified endpoint, for dynamic routes (only when the base URL allows it).
         unified = unified_base_url(settings.base_url)
-        self._unified = GatewayPool(unified, transport) if unified is not None else None
+        self._unified = OriginPool(unified, transport) if unified is not None else None
         self._credentials = CredentialSource(settings, secrets, clock, self._pools.warm)
 
     async def aclose(self) -> None:

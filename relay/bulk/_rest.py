@@ -1,12 +1,13 @@
-"""The calls a bulk item makes, as Cloud Storage and Pub/Sub JSON API requests on httpx (already
-loaded for the gateway), instead of Google's client libraries.
+"""The calls a bulk item makes, as Cloud Storage and Pub/Sub JSON API requests on the relay's own
+HTTP/1.1 transport (`relay.transport`, already loaded for the gateway), instead of Google's
+client libraries.
 
 Why (measured in bench/bulk.py, docs/bulk.md "Cost per item"): the libraries cost about 44 MiB
 to import (google-cloud-storage with requests, google-cloud-pubsub with gRPC and protobuf) and
-their synchronous storage client needs a worker thread a call; two JSON calls on an async client
-the process already has cost neither. Credentials: on Cloud Run (`K_SERVICE` set) a token from
-the metadata server (`_auth.py`). `_store.py` makes the rest of a run's Storage calls the same
-way, blocking, in worker threads.
+their synchronous storage client needs a worker thread a call; httpx's own client spent about
+0.7 ms of CPU a call even on an open connection, its pool checking every kept connection each
+time. Credentials: on Cloud Run (`K_SERVICE` set) a token from the metadata server
+(`_auth.py`). `_store.py` makes the rest of a run's Storage calls, blocking, in worker threads.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import ssl
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import msgspec
 
+from ..transport import OriginPool
 from ._auth import Auth, RestError
 from ._store import GsPath
 
@@ -31,8 +31,9 @@ __all__ = ["GoogleRest"]
 
 _STORAGE = "https://storage.googleapis.com"
 _PUBSUB = "https://pubsub.googleapis.com"
-# Each call's own timeouts; waiting for a client (`_Clients`) has none.
-_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# Each call's timeouts: every read, and the wait for a free connection; connecting.
+_TIMEOUT_SECONDS = 30.0
+_CONNECT_SECONDS = 10.0
 # Connections per instance to each API: enough for hundreds of items in flight (a call takes
 # tens of milliseconds) without a burst of new connections at every cold start.
 _CONNECTIONS = 32
@@ -41,53 +42,26 @@ _ATTEMPTS = 4
 _FIRST_WAIT_SECONDS = 0.5
 
 
-class _Clients:
-    """Up to `size` httpx clients of one connection each, each lent to one call at a time.
+class _Reply:
+    """A whole answer: its status and body."""
 
-    Why not one client with `size` connections: httpx's pool scans every connection on each
-    request and release (is each idle one still open: a socket check each), so with connections
-    kept open, as Cloud Storage keeps them, a call cost 3 to 4 times the CPU (measured,
-    docs/bulk.md "Measured"). Calls wait here for a client, not in a pool queue.
-    """
+    __slots__ = ("content", "status_code")
 
-    def __init__(self, size: int) -> None:
-        self._free = asyncio.Semaphore(size)
-        self._idle: list[httpx.AsyncClient] = []
-        self._everyone: list[httpx.AsyncClient] = []
-        self._tls: ssl.SSLContext | None = None
-
-    def _new(self) -> httpx.AsyncClient:
-        if self._tls is None:
-            self._tls = httpx.create_ssl_context()  # one for all: each costs CA loading
-        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        client = httpx.AsyncClient(timeout=_TIMEOUT, limits=one, verify=self._tls)
-        self._everyone.append(client)
-        return client
-
-    @asynccontextmanager
-    async def lend(self) -> AsyncIterator[httpx.AsyncClient]:
-        async with self._free:
-            # The most recently used first: its connection is the likeliest to be open.
-            client = self._idle.pop() if self._idle else self._new()
-            try:
-                yield client
-            finally:
-                self._idle.append(client)
-
-    async def aclose(self) -> None:
-        for client in self._everyone:
-            await client.aclose()
+    def __init__(self, status_code: int, content: bytes) -> None:
+        self.status_code = status_code
+        self.content = content
 
 
 class GoogleRest:
-    """Cloud Storage objects and Pub/Sub publishing over httpx."""
+    """Cloud Storage objects and Pub/Sub publishing over kept-open HTTP/1.1 connections."""
 
     def __init__(self) -> None:
-        self._clients = _Clients(_CONNECTIONS)
         storage_host = os.environ.get("STORAGE_EMULATOR_HOST")
         pubsub_host = os.environ.get("PUBSUB_EMULATOR_HOST")
         self.storage = storage_host.rstrip("/") if storage_host else _STORAGE
         self.pubsub = f"http://{pubsub_host}" if pubsub_host else _PUBSUB
+        self._storage = OriginPool(self.storage, max_connections=_CONNECTIONS)
+        self._pubsub = OriginPool(self.pubsub, max_connections=_CONNECTIONS)
         self._storage_auth = Auth(emulator=bool(storage_host))
         self._pubsub_auth = Auth(emulator=bool(pubsub_host))
 
@@ -96,18 +70,34 @@ class GoogleRest:
         return await asyncio.to_thread(auth.header) if auth.stale else auth.header()
 
     async def aclose(self) -> None:
-        await self._clients.aclose()
+        await self._storage.aclose()
+        await self._pubsub.aclose()
 
-    async def _send(self, auth: Auth, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self,
+        pool: OriginPool,
+        auth: Auth,
+        method: str,
+        path: str,
+        content: bytes = b"",
+        headers: dict[str, str] | None = None,
+        timeout: float = _TIMEOUT_SECONDS,
+    ) -> _Reply:
         """One call, tried again on a passing failure: every call here may be repeated (a read;
         a create-only write, which `create` tells from another's; a publish of items that are
         idempotent where they run)."""
-        headers = {**kwargs.pop("headers", {}), **await self._auth(auth)}
+        headers = {**(headers or {}), **await self._auth(auth)}
         wait = _FIRST_WAIT_SECONDS
         for attempt in range(1, _ATTEMPTS + 1):
+            request = pool.request(
+                method, path, content, headers, timeout=timeout, connect=_CONNECT_SECONDS
+            )
             try:
-                async with self._clients.lend() as client:
-                    answer = await client.request(method, url, headers=headers, **kwargs)
+                response = await pool.send(request)
+                try:
+                    answer = _Reply(response.status_code, await response.aread())
+                finally:
+                    await response.aclose()
             except httpx.TransportError:
                 if attempt == _ATTEMPTS:
                     raise
@@ -118,13 +108,14 @@ class GoogleRest:
             wait *= 2
         raise AssertionError("unreachable")
 
-    def _object(self, path: GsPath) -> str:
-        return f"{self.storage}/storage/v1/b/{path.bucket}/o/{quote(path.name, safe='')}"
+    @staticmethod
+    def _object(path: GsPath, query: str) -> str:
+        return f"/storage/v1/b/{quote(path.bucket, safe='')}/o/{quote(path.name, safe='')}?{query}"
 
     async def exists(self, path: GsPath) -> bool:
         """Whether the object exists (its metadata, name only)."""
         answer = await self._send(
-            self._storage_auth, "GET", self._object(path), params={"fields": "name"}
+            self._storage, self._storage_auth, "GET", self._object(path, "fields=name")
         )
         if answer.status_code in (200, 404):
             return answer.status_code == 200
@@ -148,12 +139,13 @@ class GoogleRest:
             )
         )
         answer = await self._send(
+            self._storage,
             self._storage_auth,
             "POST",
-            f"{self.storage}/upload/storage/v1/b/{path.bucket}/o",
-            params={"uploadType": "multipart", "ifGenerationMatch": "0", "fields": "generation"},
-            content=body,
-            headers={"content-type": f"multipart/related; boundary={boundary}"},
+            f"/upload/storage/v1/b/{quote(path.bucket, safe='')}/o"
+            "?uploadType=multipart&ifGenerationMatch=0&fields=generation",
+            body,
+            {"content-type": f"multipart/related; boundary={boundary}"},
         )
         if answer.status_code == 200:
             return True
@@ -161,7 +153,7 @@ class GoogleRest:
             # Ours after all when it holds exactly these bytes: a first try whose answer was
             # lost, then repeated. Another delivery's outcome differs (its own request id).
             media = await self._send(
-                self._storage_auth, "GET", self._object(path), params={"alt": "media"}
+                self._storage, self._storage_auth, "GET", self._object(path, "alt=media")
             )
             return media.status_code == 200 and media.content == data
         raise RestError(f"storage upload {path}: HTTP {answer.status_code}")
@@ -177,12 +169,13 @@ class GoogleRest:
             ]
         }
         answer = await self._send(
+            self._pubsub,
             self._pubsub_auth,
             "POST",
-            f"{self.pubsub}/v1/{topic}:publish",
-            content=msgspec.json.encode(body),
-            headers={"content-type": "application/json"},
-            timeout=timeout,
+            f"/v1/{topic}:publish",
+            msgspec.json.encode(body),
+            {"content-type": "application/json"},
+            timeout,
         )
         if answer.status_code != 200:
             raise RestError(f"pubsub publish {topic}: HTTP {answer.status_code}")

@@ -1,5 +1,6 @@
-"""The gateway's HTTP client: one keep-alive pool (`GatewayPool`) sending httpx requests on an
-HTTP/1.1 transport of our own (`HttpToolsTransport`, asyncio + httptools).
+"""The HTTP client for the gateway (and bulk items' Google API calls): a keep-alive pool per
+origin (`OriginPool`) sending httpx requests on an HTTP/1.1 transport of our own
+(`HttpToolsTransport`, asyncio + httptools).
 
 Why this client and not another, and the server behaviours it is held to, are in
 docs/transport.md; tests/conformance runs that table against it and the alternatives.
@@ -14,7 +15,7 @@ from ._pool import (
     KEEPALIVE_EXPIRY_SECONDS,
     MAX_CONNECTIONS,
     USER_AGENT,
-    GatewayPool,
+    OriginPool,
 )
 
 __all__ = [
@@ -25,6 +26,6 @@ __all__ = [
     "MAX_FRAMING_BYTES",
     "MAX_HEAD_BYTES",
     "USER_AGENT",
-    "GatewayPool",
     "HttpToolsTransport",
+    "OriginPool",
 ]

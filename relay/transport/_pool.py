@@ -1,4 +1,5 @@
-"""The gateway's connection pool, and the one way requests go out on it.
+"""A connection pool to one origin (the gateway's; Cloud Storage's and Pub/Sub's for bulk items),
+and the one way requests go out on it.
 
 Requests run on `HttpToolsTransport` (`_httptools`) rather than httpx's default (httpcore): httpcore
 spent most of the function's CPU per request, and its pool walks every connection it holds for
@@ -26,10 +27,10 @@ __all__ = [
     "KEEPALIVE_EXPIRY_SECONDS",
     "MAX_CONNECTIONS",
     "USER_AGENT",
-    "GatewayPool",
+    "OriginPool",
 ]
 
-# Sized for hundreds of slow LLM calls in flight on one instance.
+# Sized for hundreds of slow LLM calls in flight on one instance (the default).
 MAX_CONNECTIONS = 1024
 KEEPALIVE_EXPIRY_SECONDS = 30.0
 USER_AGENT = "aig-prompt-function/0.1"
@@ -46,12 +47,19 @@ DEFAULT_HEADERS = {
 MAX_CACHED_URLS = 64
 
 
-class GatewayPool:
+class OriginPool:
     """Sends requests to one base URL over connections kept for the process's life."""
 
-    def __init__(self, base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._given = transport
+        self._max_connections = max_connections
         self._transport: httpx.AsyncBaseTransport | None = None
         self._tls: ssl.SSLContext | None = None
         self._urls: dict[str, httpx.URL] = {}
@@ -109,7 +117,7 @@ class GatewayPool:
             # The system CA bundle, as httpx loads it: certificates are always verified.
             self._transport = self._given or HttpToolsTransport(
                 ssl_context=self._tls or httpx.create_ssl_context(),
-                max_connections=MAX_CONNECTIONS,
+                max_connections=self._max_connections,
                 keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
             )
         return self._transport

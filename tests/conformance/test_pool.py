@@ -1,4 +1,4 @@
-"""The gateway pool (relay.transport.GatewayPool) on the chosen transport, over raw sockets:
+"""The gateway pool (relay.transport.OriginPool) on the chosen transport, over raw sockets:
 what it sends, and that a compressed answer reaches the caller as the bytes that came."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 
-from relay.transport import GatewayPool
+from relay.transport import OriginPool
 
 from ._server import HostileServer, Peer, Play
 
@@ -25,7 +25,7 @@ PLAYS: dict[str, Play] = {"gzip": _gzip}
 
 def test_a_compressed_answer_is_passed_on_unpacked_never() -> None:
     server = HostileServer(PLAYS)
-    pool = GatewayPool(server.url("/b/gzip"))
+    pool = OriginPool(server.url("/b/gzip"))
 
     async def go() -> tuple[int, bytes, str | None]:
         try:
