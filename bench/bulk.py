@@ -1,11 +1,14 @@
 """A bulk run end to end on one function instance (docs/bulk.md).
 
     .venv/bin/python -m bench.bulk [--items 1000] [--delay-ms 400] [--max-outstanding 250]
+                                   [--trigger push|event]
     .venv/bin/python -m bench.bulk --input-mib 256     # what submitting a large file costs
 
-Each item goes from Google's Pub/Sub emulator through the Eventarc stand-in to one
-`prompt_event` process, at most `--max-outstanding` at once (emulators/eventarc_pull.py; the
-Terraform per-instance concurrency by default; `--push` uses the emulator's own push instead).
+Each item goes from Google's Pub/Sub emulator to one function process, at most
+`--max-outstanding` at once (emulators/eventarc_pull.py; the Terraform per-instance concurrency
+by default): as a Pub/Sub push body to `prompt_push` (`--trigger push`, the default, as the
+Terraform module delivers), or as Eventarc's CloudEvent to `prompt_event` (`--trigger event`;
+`--emulator-push` uses the emulator's own push subscription through the Eventarc stand-in).
 Input and output live in the Cloud Storage emulator; the gateway emulator answers each prompt
 after `--delay-ms`. Reports submission time, items per second, the event process's peak RSS and
 CPU per item (and the emulators' CPU per item), the time of the status call that assembles
@@ -97,10 +100,10 @@ def http_path_cpu(url: str, pid: int, count: int) -> float:
 
 
 def connect(
-    pubsub: PubSubEmulator, event_url: str, max_outstanding: int | None
+    pubsub: PubSubEmulator, event_url: str, max_outstanding: int | None, cloud_event: bool
 ) -> EventarcBridge | EventarcPuller:
-    """The topic's delivery to the event function: pulled with `max_outstanding` in flight, or
-    (None) the emulator's push subscription."""
+    """The topic's delivery to the function: pulled with `max_outstanding` in flight (as
+    CloudEvents, or as push bodies), or (None) the emulator's push subscription."""
     if max_outstanding is None:
         bridge = EventarcBridge(event_url, pubsub.topic(TOPIC))
         bridge.start()
@@ -109,7 +112,12 @@ def connect(
     # An ack deadline above the function's own timeout, as Eventarc's subscription has.
     subscription = pubsub.create_subscription("prompts-pull", TOPIC, ack_deadline=600)
     puller = EventarcPuller(
-        pubsub.host, subscription, event_url, pubsub.topic(TOPIC), max_outstanding=max_outstanding
+        pubsub.host,
+        subscription,
+        event_url,
+        pubsub.topic(TOPIC),
+        max_outstanding=max_outstanding,
+        cloud_event=cloud_event,
     )
     puller.start()
     return puller
@@ -172,7 +180,12 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--delay-ms", type=int, default=400)
     parser.add_argument("--max-outstanding", type=int, default=DEFAULT_MAX_OUTSTANDING)
-    parser.add_argument("--push", action="store_true", help="the emulator's push subscription")
+    parser.add_argument("--trigger", choices=("push", "event"), default="push")
+    parser.add_argument(
+        "--emulator-push",
+        action="store_true",
+        help="the emulator's own push subscription, through the Eventarc stand-in (event only)",
+    )
     parser.add_argument("--input-mib", type=int, help="measure submitting a file this large")
     parser.add_argument(
         "--storage-keep-alive",
@@ -180,6 +193,9 @@ def main() -> int:
         help="the Storage stand-in keeps connections open, as Cloud Storage does",
     )
     args = parser.parse_args()
+    if args.emulator_push and args.trigger != "event":
+        parser.error("--emulator-push goes through the Eventarc stand-in: use --trigger event")
+    entry_point = "prompt_event" if args.trigger == "event" else "prompt_push"
     if args.input_mib:
         return submit_memory(args.input_mib)
     logs = Path(tempfile.mkdtemp(prefix="bulk-bench-"))
@@ -206,7 +222,7 @@ def main() -> int:
     bridge: EventarcBridge | EventarcPuller | None = None
     try:
         with (
-            function_process("prompt_event", env | {"BULK_TOPIC": TOPIC}, logs / "event.log") as (
+            function_process(entry_point, env | {"BULK_TOPIC": TOPIC}, logs / "event.log") as (
                 event_url,
                 event_pid,
             ),
@@ -216,7 +232,8 @@ def main() -> int:
             ),
             httpx.Client(timeout=600) as client,
         ):
-            bridge = connect(pubsub, event_url, None if args.push else args.max_outstanding)
+            outstanding = None if args.emulator_push else args.max_outstanding
+            bridge = connect(pubsub, event_url, outstanding, args.trigger == "event")
             stand_ins = {"storage": storage.process, "pubsub": pubsub.process}
             pids = {name: proc.pid for name, proc in stand_ins.items() if proc is not None}
             cpu_before = tree_cpu_seconds(event_pid)
@@ -253,7 +270,11 @@ def main() -> int:
         storage.stop()
         pubsub.stop()
         gateway.stop()
-    delivery = "emulator push" if args.push else f"pull, <= {args.max_outstanding} in flight"
+    delivery = (
+        "emulator push"
+        if args.emulator_push
+        else f"pull, <= {args.max_outstanding} in flight, to {entry_point}"
+    )
     print(f"bulk run: {args.items} items, gateway delay {args.delay_ms} ms, one instance")
     print(f"  delivery                      {delivery}")
     connections = "kept open" if args.storage_keep_alive else "one per call (HTTP/1.0)"

@@ -5,10 +5,12 @@ through its push subscription measures the emulator, not the function. Productio
 the number of outstanding pushes with the endpoint's success rate, bounded in practice by the
 function's per-instance concurrency. `EventarcPuller` does the same from a *pull* subscription:
 it keeps up to `max_outstanding` messages in flight, posts each to the function as the binary-mode
-CloudEvent Eventarc makes of it, and, as push does, acknowledges on a 2xx and nacks otherwise
-(so the subscription's retry policy, delivery count and dead-letter policy apply).
+CloudEvent Eventarc makes of it (or, with `cloud_event=False`, as the plain push body a direct
+push subscription sends), and, as push does, acknowledges on a 2xx and nacks otherwise (so the
+subscription's retry policy, delivery count and dead-letter policy apply).
 
     subscription --pull (<= N outstanding)--> EventarcPuller --CloudEvent--> prompt_event
+                                                              --push body--> prompt_push
 """
 
 from __future__ import annotations
@@ -45,8 +47,10 @@ class EventarcPuller:
         *,
         max_outstanding: int = DEFAULT_MAX_OUTSTANDING,
         timeout: float = 600.0,
+        cloud_event: bool = True,
     ) -> None:
         self.subscription = subscription
+        self.cloud_event = cloud_event
         self.target = target
         self.topic = topic
         self.max_outstanding = max_outstanding
@@ -122,9 +126,8 @@ class EventarcPuller:
             if "deliveryAttempt" in received:
                 push["deliveryAttempt"] = received["deliveryAttempt"]
             try:
-                response = self._function.post(
-                    self.target, json=push, headers=cloud_event_headers(push, self.topic)
-                )
+                headers = cloud_event_headers(push, self.topic) if self.cloud_event else {}
+                response = self._function.post(self.target, json=push, headers=headers)
                 ok = 200 <= response.status_code < 300
             except httpx.HTTPError:
                 ok = False

@@ -120,3 +120,28 @@ def test_failure_is_redelivered_with_its_delivery_attempt(
     assert [push["deliveryAttempt"] for _, push in endpoint.events] == [1, 2]
     assert {data_of(push) for _, push in endpoint.events} == {"flaky"}
     assert pubsub.pull(name) == []
+
+
+def test_push_bodies_without_cloud_event_headers(
+    pubsub: PubSubEmulator, endpoint: Endpoint
+) -> None:
+    """cloud_event=False posts what a direct push subscription posts: the push body, no ce-*."""
+    topic = f"pull-{uuid.uuid4().hex[:8]}"
+    pubsub.create_topic(topic)
+    name = f"{topic}-sub"
+    subscription = pubsub.create_subscription(name, topic, ack_deadline=60)
+    pubsub.publish(topic, b"plain", {"k": "v"})
+    puller = EventarcPuller(
+        pubsub.host, subscription, endpoint.url, pubsub.topic(topic), cloud_event=False
+    )
+    puller.start()
+    try:
+        endpoint.wait_for(1)
+    finally:
+        puller.stop()
+    headers, push = endpoint.events[0]
+    assert not [h for h in headers if h.startswith("ce-")]
+    assert data_of(push) == "plain"
+    assert push["message"]["attributes"] == {"k": "v"}
+    assert push["subscription"] == subscription
+    assert pubsub.pull(name) == []
