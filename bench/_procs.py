@@ -35,6 +35,7 @@ __all__ = [
     "run_load",
     "start_server",
     "tree_cpu_seconds",
+    "tree_cpu_times",
     "tree_memory_kib",
     "wait_idle",
 ]
@@ -265,16 +266,23 @@ def tree_peak_kib(root: int) -> int:
 def tree_cpu_seconds(root: int, *, reaped: bool = False) -> float:
     """User plus system CPU time used so far by the process tree under `root`; with `reaped`,
     also what its waited-for children used (cutime, cstime)."""
-    columns = (11, 12, 13, 14) if reaped else (11, 12)
-    total = 0
+    return sum(tree_cpu_times(root, reaped=reaped))
+
+
+def tree_cpu_times(root: int, *, reaped: bool = False) -> tuple[float, float]:
+    """(user, system) CPU seconds used so far by the process tree under `root` (see
+    `tree_cpu_seconds`)."""
+    columns = ((11, 13), (12, 14)) if reaped else ((11,), (12,))
+    user = system = 0
     for pid in tree_pids(root):
         try:
             with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as file:
                 fields = file.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += sum(int(fields[column]) for column in columns)
-    return total / _CLOCK_TICKS
+        user += sum(int(fields[column]) for column in columns[0])
+        system += sum(int(fields[column]) for column in columns[1])
+    return user / _CLOCK_TICKS, system / _CLOCK_TICKS
 
 
 def wait_idle(root: int, *, busy_below: float = 0.05, timeout: float = 20.0) -> bool:

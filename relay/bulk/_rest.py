@@ -42,16 +42,6 @@ _ATTEMPTS = 4
 _FIRST_WAIT_SECONDS = 0.5
 
 
-class _Reply:
-    """A whole answer: its status and body."""
-
-    __slots__ = ("content", "status_code")
-
-    def __init__(self, status_code: int, content: bytes) -> None:
-        self.status_code = status_code
-        self.content = content
-
-
 class GoogleRest:
     """Cloud Storage objects and Pub/Sub publishing over kept-open HTTP/1.1 connections."""
 
@@ -82,28 +72,23 @@ class GoogleRest:
         content: bytes = b"",
         headers: dict[str, str] | None = None,
         timeout: float = _TIMEOUT_SECONDS,
-    ) -> _Reply:
-        """One call, tried again on a passing failure: every call here may be repeated (a read;
-        a create-only write, which `create` tells from another's; a publish of items that are
-        idempotent where they run)."""
+    ) -> tuple[int, bytes]:
+        """(status, body) of one call, tried again on a passing failure: every call here may be
+        repeated (a read; a create-only write, which `create` tells from another's; a publish of
+        items that are idempotent where they run)."""
         headers = {**(headers or {}), **await self._auth(auth)}
         wait = _FIRST_WAIT_SECONDS
         for attempt in range(1, _ATTEMPTS + 1):
-            request = pool.request(
-                method, path, content, headers, timeout=timeout, connect=_CONNECT_SECONDS
-            )
             try:
-                response = await pool.send(request)
-                try:
-                    answer = _Reply(response.status_code, await response.aread())
-                finally:
-                    await response.aclose()
+                status, body = await pool.fetch(
+                    method, path, content, headers, timeout=timeout, connect=_CONNECT_SECONDS
+                )
             except httpx.TransportError:
                 if attempt == _ATTEMPTS:
                     raise
             else:
-                if (answer.status_code != 429 and answer.status_code < 500) or attempt == _ATTEMPTS:
-                    return answer
+                if (status != 429 and status < 500) or attempt == _ATTEMPTS:
+                    return status, body
             await asyncio.sleep(wait)  # backoff before the call is tried again
             wait *= 2
         raise AssertionError("unreachable")
@@ -114,12 +99,12 @@ class GoogleRest:
 
     async def exists(self, path: GsPath) -> bool:
         """Whether the object exists (its metadata, name only)."""
-        answer = await self._send(
+        status, _ = await self._send(
             self._storage, self._storage_auth, "GET", self._object(path, "fields=name")
         )
-        if answer.status_code in (200, 404):
-            return answer.status_code == 200
-        raise RestError(f"storage get {path}: HTTP {answer.status_code}")
+        if status in (200, 404):
+            return status == 200
+        raise RestError(f"storage get {path}: HTTP {status}")
 
     async def create(
         self, path: GsPath, data: bytes, content_type: str, metadata: dict[str, str]
@@ -138,7 +123,7 @@ class GoogleRest:
                 f"\r\n--{boundary}--\r\n".encode(),
             )
         )
-        answer = await self._send(
+        status, _ = await self._send(
             self._storage,
             self._storage_auth,
             "POST",
@@ -147,16 +132,16 @@ class GoogleRest:
             body,
             {"content-type": f"multipart/related; boundary={boundary}"},
         )
-        if answer.status_code == 200:
+        if status == 200:
             return True
-        if answer.status_code == 412:
+        if status == 412:
             # Ours after all when it holds exactly these bytes: a first try whose answer was
             # lost, then repeated. Another delivery's outcome differs (its own request id).
-            media = await self._send(
+            found = await self._send(
                 self._storage, self._storage_auth, "GET", self._object(path, "alt=media")
             )
-            return media.status_code == 200 and media.content == data
-        raise RestError(f"storage upload {path}: HTTP {answer.status_code}")
+            return found == (200, data)
+        raise RestError(f"storage upload {path}: HTTP {status}")
 
     async def publish(
         self, topic: str, messages: Sequence[tuple[bytes, dict[str, str]]], timeout: float
@@ -168,7 +153,7 @@ class GoogleRest:
                 for data, attributes in messages
             ]
         }
-        answer = await self._send(
+        status, _ = await self._send(
             self._pubsub,
             self._pubsub_auth,
             "POST",
@@ -177,5 +162,5 @@ class GoogleRest:
             {"content-type": "application/json"},
             timeout,
         )
-        if answer.status_code != 200:
-            raise RestError(f"pubsub publish {topic}: HTTP {answer.status_code}")
+        if status != 200:
+            raise RestError(f"pubsub publish {topic}: HTTP {status}")

@@ -9,7 +9,7 @@ docs/transport.md; tests/conformance runs that table against it and the alternat
 from __future__ import annotations
 
 from ._connection import BODY_HIGH_WATER_BYTES, MAX_FRAMING_BYTES, MAX_HEAD_BYTES
-from ._httptools import HttpToolsTransport
+from ._httptools import HttpToolsTransport, encode_request
 from ._pool import (
     DEFAULT_HEADERS,
     KEEPALIVE_EXPIRY_SECONDS,
@@ -28,4 +28,5 @@ __all__ = [
     "USER_AGENT",
     "HttpToolsTransport",
     "OriginPool",
+    "encode_request",
 ]

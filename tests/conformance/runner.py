@@ -9,6 +9,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 import uvloop
@@ -148,22 +149,36 @@ def url_path(url: str) -> str:
     return "/" + url.split("/", 3)[3]
 
 
-async def play_row(factory: Factory, behaviour: Behaviour, server: HostileServer) -> str | None:
+def whole_body(expect: Expect) -> Expect:
+    """What `expect` means for a client that hands over only whole answers: a body that breaks
+    is an answer refused; giving up in the body is giving up before the answer; a caller that
+    would leave the body takes the whole answer."""
+    if expect.kind == "head_then_error":
+        return replace(expect, kind="refused")
+    if expect.kind == "cancel_body":
+        return replace(expect, kind="cancel_head")
+    if expect.kind == "leave_body":
+        return replace(expect, kind="answer", body=None)
+    return expect
+
+
+async def play_row(
+    factory: Factory, behaviour: Behaviour, server: HostileServer, *, whole: bool = False
+) -> str | None:
     transport = factory(None)
+    expect = whole_body(behaviour.expect) if whole else behaviour.expect
     try:
         # A first request, so the behaviour meets a pooled (reused) connection.
         if (wrong := await _own_answer(transport, server)) is not None:
             return f"the warm-up failed: {wrong}"
         url = server.url(f"/b/{behaviour.name}")
-        if (wrong := await _behaviour(transport, server, url, behaviour.expect)) is not None:
+        if (wrong := await _behaviour(transport, server, url, expect)) is not None:
             return wrong
-        if behaviour.expect.kind == "idle_close":
+        if expect.kind == "idle_close":
             # The server has closed the idle connection; give the client's loop a moment to
             # see the FIN, as it would between two calls.
             await asyncio.sleep(0.05)
-        if behaviour.expect.kind.startswith("cancel") and not await _wait_until(
-            server.hung_up, 3.0
-        ):
+        if expect.kind.startswith("cancel") and not await _wait_until(server.hung_up, 3.0):
             return "the abandoned connection was left open"
         if (count := server.count(url_path(url))) != 1:
             return f"the behaviour's request was sent {count} times"
@@ -172,12 +187,14 @@ async def play_row(factory: Factory, behaviour: Behaviour, server: HostileServer
         await transport.aclose()
 
 
-def verdict(factory: Factory, behaviour: Behaviour) -> str | None:
-    """Run one row on a fresh server and a fresh client, on uvloop (as the function runs)."""
+def verdict(factory: Factory, behaviour: Behaviour, *, whole: bool = False) -> str | None:
+    """Run one row on a fresh server and a fresh client, on uvloop (as the function runs);
+    `whole` for a client that hands over only whole answers (`whole_body`)."""
     server = HostileServer({b.name: b.play for b in _all()})
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            return runner.run(asyncio.wait_for(play_row(factory, behaviour, server), ROW_SECONDS))
+            row = play_row(factory, behaviour, server, whole=whole)
+            return runner.run(asyncio.wait_for(row, ROW_SECONDS))
     except TimeoutError:
         return f"hung for more than {ROW_SECONDS:.0f} s"
     finally:

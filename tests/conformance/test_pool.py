@@ -1,10 +1,14 @@
-"""The gateway pool (relay.transport.OriginPool) on the chosen transport, over raw sockets:
-what it sends, and that a compressed answer reaches the caller as the bytes that came."""
+"""The pool (relay.transport.OriginPool) on the chosen transport, over raw sockets: what it
+sends, by `send` and by `fetch`, and that a compressed answer reaches the caller as the bytes
+that came."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+
+import httpx
+import pytest
 
 from relay.transport import OriginPool
 
@@ -20,7 +24,12 @@ def _gzip(peer: Peer, request: bytes) -> bool:
     return peer.send(head % len(COMPRESSED) + COMPRESSED)
 
 
-PLAYS: dict[str, Play] = {"gzip": _gzip}
+def _echo(peer: Peer, request: bytes) -> bool:
+    seen.append(request)
+    return peer.send(b"HTTP/1.1 201 Created\r\ncontent-length: 4\r\n\r\nmade")
+
+
+PLAYS: dict[str, Play] = {"gzip": _gzip, "echo": _echo}
 
 
 def test_a_compressed_answer_is_passed_on_unpacked_never() -> None:
@@ -45,3 +54,57 @@ def test_a_compressed_answer_is_passed_on_unpacked_never() -> None:
     head = seen[-1].split(b"\r\n\r\n")[0].lower()
     assert b"\r\naccept-encoding: identity\r\n" in head
     assert head.startswith(b"post /b/gzip/chat http/1.1\r\n")
+
+
+def test_fetch_sends_what_send_would_and_reads_the_whole_answer() -> None:
+    """`fetch` (no httpx Request or Response) puts the path under the base URL's, sends host,
+    the default headers, the caller's and a length, and answers (status, whole body)."""
+    server = HostileServer(PLAYS)
+    pool = OriginPool(server.url("/b"), max_connections=2)
+
+    async def go() -> list[tuple[int, bytes]]:
+        try:
+            return [
+                await pool.fetch(
+                    "POST", "echo/o%20n?x=1", b"{}", {"x-k": "v"}, timeout=5.0, connect=5.0
+                )
+                for _ in range(2)
+            ]
+        finally:
+            await pool.aclose()
+
+    try:
+        answers = asyncio.run(go())
+    finally:
+        server.close()
+    assert answers == [(201, b"made")] * 2
+    head, _, body = seen[-1].partition(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    assert lines[0] == b"post /b/echo/o%20n?x=1 http/1.1"
+    port = server.url("/").split(":")[2].split("/")[0]
+    for line in (b"host: 127.0.0.1:" + port.encode(), b"accept-encoding: identity", b"x-k: v"):
+        assert line in lines
+    assert (b"content-length: 2", body) == (lines[-1], b"{}")
+    assert server.count("/b/echo/o%20n?x=1") == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [("echo bad", {}), ("echo\r\nx: y", {}), ("echo", {"x-k": "a\r\nb"}), ("\u00e9cho", {})],
+)
+def test_fetch_refuses_what_http_forbids_before_sending(path: str, headers: dict[str, str]) -> None:
+    server = HostileServer(PLAYS)
+    pool = OriginPool(server.url("/b"))
+
+    async def go() -> None:
+        try:
+            await pool.fetch("GET", path, b"", headers, timeout=5.0, connect=5.0)
+        finally:
+            await pool.aclose()
+
+    try:
+        with pytest.raises(httpx.LocalProtocolError):
+            asyncio.run(go())
+    finally:
+        server.close()
+    assert server.paths == []
