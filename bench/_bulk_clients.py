@@ -1,11 +1,13 @@
 """What a bulk item's Cloud Storage calls cost in the function process: Google's client library
-against the JSON API on httpx (relay/bulk/_rest.py, _store.py). Used by bench/bulk.py.
+against the JSON API (relay/bulk/_rest.py on the relay's transport, _store.py on httpx). Used by
+bench/bulk.py.
 
 - `item_calls_cpu`: this process's CPU per item for an item's two calls (is it written? write it
   create-only, with metadata), 50 items at a time against the Storage emulator: the library's
   blocking client in worker threads (as bulk items did), the same library used as cheaply as it
   allows (one client, no existence check first: the write's precondition answers that), the
-  blocking httpx store in threads, and the async httpx client on the event loop.
+  blocking httpx store in threads, and `GoogleRest` on the relay's transport on the event loop
+  (what items do).
 - `import_cost_mib`: how much resident memory each set of modules adds to a process that has
   already imported the function (`main`), each in a fresh interpreter.
 """
@@ -32,7 +34,7 @@ _METADATA = {"ok": "true", "tokens": "12", "cost_usd": "1e-05"}
 IMPORT_SETS = {
     "client libraries (storage + pubsub)": ["google.cloud.storage", "google.pubsub_v1"],
     "client library (storage only)": ["google.cloud.storage"],
-    "JSON APIs on httpx (relay.bulk)": ["relay.bulk"],
+    "JSON APIs (relay.bulk)": ["relay.bulk"],
     "google-auth Compute Engine credentials": ["google.auth.compute_engine"],
 }
 
@@ -122,7 +124,7 @@ def item_calls_cpu(storage_url: str, bucket: str, count: int) -> dict[str, float
         "JSON API on httpx, blocking (threads)": lambda i: asyncio.to_thread(
             store_calls, GsPath(bucket, name("store", i))
         ),
-        "JSON API on httpx, async (event loop)": lambda i: rest_calls(
+        "JSON API, relay.transport (event loop)": lambda i: rest_calls(
             GsPath(bucket, name("rest", i))
         ),
     }

@@ -114,6 +114,16 @@ def code_spans(text: str) -> Iterator[str]:
             yield from (span.strip() for span in _CODE_SPAN.findall(line))
 
 
+def _sources(folder: Path) -> list[Path]:
+    """The project's .py files under `folder`: not those of a virtualenv or other hidden folder
+    inside it (`make bench` builds bench/.venv-prod)."""
+    return sorted(
+        path
+        for path in folder.rglob("*.py")
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+
+
 @cache
 def defined_names(root: Path = ROOT) -> frozenset[str]:
     """Every class, function, argument, assigned name or attribute, module name and string
@@ -122,7 +132,7 @@ def defined_names(root: Path = ROOT) -> frozenset[str]:
     files: list[Path] = []
     for entry in PYTHON_ROOTS:
         path = root / entry
-        files += [path] if path.is_file() else sorted(path.rglob("*.py"))
+        files += [path] if path.is_file() else _sources(path)
     for path in files:
         names.add(path.stem)
         names.update(path.relative_to(root).parts[:-1])
@@ -262,7 +272,7 @@ def product_modules(root: Path = ROOT) -> list[str]:
     """main.py, every package folder and every module (by file name) the Layout must name."""
     names = ["main.py"]
     for package in LAYOUT_PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
+        for path in _sources(root / package):
             relative = path.relative_to(root)
             for folder in relative.parts[1:-1]:
                 names.append(f"{folder}/")

@@ -29,7 +29,9 @@ def _files(top: str) -> Iterator[Path]:
         yield path
         return
     for file in sorted(path.rglob("*.py")):
-        if "__pycache__" not in file.parts:
+        inside = file.relative_to(path).parts
+        # Not a virtualenv or other hidden folder inside (`make bench` builds bench/.venv-prod).
+        if "__pycache__" not in inside and not any(part.startswith(".") for part in inside):
             yield file
 
 
