@@ -24,7 +24,7 @@ import uvloop
 
 from emulators.gateway import GatewayEmulator
 from tests.conformance.behaviours import BEHAVIOURS
-from tests.conformance.candidates import CANDIDATES, CHOSEN
+from tests.conformance.candidates import CANDIDATES, CHOSEN, WHOLE_BODY
 from tests.conformance.runner import verdict
 
 __all__ = ["main"]
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts: dict[str, dict[str, str | None]] = {name: {} for name in CANDIDATES}
     for behaviour in BEHAVIOURS:
         for name, factory in CANDIDATES.items():
-            verdicts[name][behaviour.name] = verdict(factory, behaviour)
+            verdicts[name][behaviour.name] = verdict(factory, behaviour, whole=name in WHOLE_BODY)
     gateway = GatewayEmulator(token=TOKEN)
     gateway.start()
     try:

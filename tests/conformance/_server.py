@@ -53,8 +53,12 @@ class Peer:
         are kept for the next request)."""
         until = time.monotonic() + timeout
         while (left := until - time.monotonic()) > 0:
-            if not select.select([self.sock], [], [], left)[0]:
-                return False
+            try:
+                if not select.select([self.sock], [], [], left)[0]:
+                    return False
+            except (OSError, ValueError):  # the server closed this socket while shutting down
+                self.client_closed = True
+                return True
             try:
                 data = self.sock.recv(65536)
             except OSError:

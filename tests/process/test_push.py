@@ -1,18 +1,18 @@
 """`prompt_push` over real sockets: standard Pub/Sub push bodies posted to a functions-framework
 process, against the gateway and Secret Manager emulators; the same outcomes as `prompt_event`
-(tests/test_function_event.py)."""
+(tests/process/test_function_event.py); what both triggers do alike is tested over both in
+test_pubsub_triggers.py."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from emulators.gateway import GatewayEmulator
-from tests.support.push import gateway_calls, lines_for, nonce, oidc_token, push, push_body
+from tests.support.push import lines_for, nonce, oidc_token, push, push_body
 from tests.support.servers import FunctionServer
 
 Serve = Callable[..., FunctionServer]
@@ -44,74 +44,6 @@ def test_push_runs_the_prompt(serve: Serve) -> None:
     result = next(x for x in lines_for(server, message_id) if x["message"] == "event result")
     assert result["result"]["request_id"] == request_id
     assert "output_text" not in result["result"]
-
-
-def test_request_id_derived_from_message_id(serve: Serve) -> None:
-    """Without a request_id attribute, the request id is derived from the message id."""
-    server = push_server(serve)
-    message_id = nonce()
-    assert push(server, push_body({"prompt": "hi"}, message_id)).status_code == 200
-    server.log_for(f"pubsub-{message_id}")
-
-
-@pytest.mark.parametrize(
-    ("data_kind", "expected"),
-    [
-        ("not-base64", "not base64"),
-        ("not-json", "invalid_request"),
-        ("typo", "invalid_request"),
-        ("rejected", "upstream_rejected"),
-        ("model", "model_not_allowed"),
-    ],
-)
-def test_poison_messages_are_acknowledged(serve: Serve, data_kind: str, expected: str) -> None:
-    """Permanent failures answer 200 (Pub/Sub acknowledges) and are logged as errors."""
-    server = push_server(serve, ALLOWED_MODELS="gpt-4o-mini,unknown-model")
-    message_id = nonce()
-    bodies: dict[str, Any] = {
-        "not-json": push_body(None, message_id, raw=b"{nope"),
-        "typo": push_body({"promt": "x"}, message_id),
-        "rejected": push_body({"prompt": "x", "model": "unknown-model"}, message_id),
-        "model": push_body({"prompt": "x", "model": "o3"}, message_id),
-    }
-    envelope = bodies.get(data_kind) or push_body({}, message_id)
-    if data_kind == "not-base64":
-        envelope["message"]["data"] = "%%% not base64 %%%"
-    response = push(server, envelope)
-    assert response.status_code == 200
-    lines = lines_for(server, message_id)
-    assert any(expected in (line.get("outcome", "") + line["message"]) for line in lines), lines
-    assert all(line["severity"] in ("ERROR", "WARNING") for line in lines)
-
-
-def test_transient_failure_answers_5xx_then_redelivery_succeeds(serve: Serve) -> None:
-    """A retryable failure answers 503 so Pub/Sub redelivers; the redelivery runs and succeeds."""
-    server = push_server(serve, MAX_RETRIES="0")
-    message_id = nonce()
-    body = push_body(
-        {"prompt": "hi", "metadata": {"emulator_fault": "503,ok", "nonce": message_id}}, message_id
-    )
-    first = push(server, body)
-    assert first.status_code == 503
-    assert first.json()["disposition"] == "retry"
-    lines = lines_for(server, message_id)
-    warned = [x for x in lines if x["message"].startswith("push failed transiently")]
-    assert [x["severity"] for x in warned] == ["WARNING"]
-    assert not [x for x in lines if "stack_trace" in x]
-    assert push(server, body).status_code == 200
-    outcomes = [line.get("outcome") for line in lines_for(server, message_id)]
-    assert outcomes.count("upstream_error") == 1 and outcomes.count("ok") == 1
-
-
-def test_duplicate_message_id_runs_once(serve: Serve, gateway: GatewayEmulator) -> None:
-    """A message id this instance already finished is acknowledged without a second call."""
-    server = push_server(serve)
-    message_id = nonce()
-    body = push_body({"prompt": "only once", "metadata": {"nonce": message_id}}, message_id)
-    assert push(server, body).status_code == 200
-    assert push(server, body).status_code == 200
-    assert gateway_calls(gateway.requests, message_id) == 1
-    assert any(line["message"].startswith("duplicate") for line in lines_for(server, message_id))
 
 
 NOT_PUSH_BODIES = [
