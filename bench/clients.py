@@ -82,8 +82,9 @@ async def _measure(
         for _ in range(requests):
             await call()
         result: dict[str, Any] = {"cpu_us": round((_cpu() - cpu) / requests * 1e6, 1)}
-        headers["cf-aig-metadata"] = json.dumps({"emulator_delay_ms": delay_ms})
-        result["in_flight_fraction"] = await _in_flight(call, clients, delay_ms / 1000)
+        if name not in WHOLE_BODY:  # those run on one connection here (candidates.FETCH_POOL)
+            headers["cf-aig-metadata"] = json.dumps({"emulator_delay_ms": delay_ms})
+            result["in_flight_fraction"] = await _in_flight(call, clients, delay_ms / 1000)
         return result
     finally:
         await transport.aclose()

@@ -123,10 +123,14 @@ class OriginPool:
         base = self._base()
         try:
             target = base.raw_path.rstrip(b"/") + b"/" + path.lstrip("/").encode("ascii")
-            fields = [(b"host", base.netloc)]
+            merged = DEFAULT_HEADERS | headers
+            # One host header: the caller's if it gave one (as httpx keeps it), else the base's.
+            given = [value for name, value in merged.items() if name.lower() == "host"]
+            fields = [(b"host", given[-1].encode("ascii") if given else base.netloc)]
             fields += [
-                (name.encode("ascii"), value.encode("latin-1"))
-                for name, value in (DEFAULT_HEADERS | headers).items()
+                (name.encode("ascii"), value.encode("ascii"))
+                for name, value in merged.items()
+                if name.lower() != "host"
             ]
         except UnicodeEncodeError as exc:
             raise httpx.LocalProtocolError("a request path or header is not valid HTTP") from exc

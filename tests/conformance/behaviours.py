@@ -33,6 +33,9 @@ class Expect:
     kind: Kind
     status: int = 200
     body: bytes | None = b""  # None: the caller closes the answer without reading it
+    # What a client that hands over only whole answers must get instead, when `body` is not
+    # read whole (None, or leave_body): runner.whole_body.
+    whole: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,13 +221,13 @@ BEHAVIOURS: list[Behaviour] = [
         "error_unread_body",
         "500 with 1 MiB of body the caller does not read",
         plays.then_keep(b"HTTP/1.1 500 Oops\r\ncontent-length: 1048576\r\n\r\n" + b"e" * 1048576),
-        Expect("answer", 500, None),
+        Expect("answer", 500, None, whole=b"e" * 1048576),
     ),
     Behaviour(
         "big_body_caller_leaves",
         "257 KiB at once; the caller reads a piece and leaves",
         plays.big_then_leave,
-        Expect("leave_body"),
+        Expect("leave_body", whole=b"b" * (257 * 1024)),
     ),
     Behaviour(
         "cancel_in_head",

@@ -55,8 +55,19 @@ class _Fetch(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+# One connection: a fetch that kept its slot, or pooled a connection with bytes left on it,
+# fails the row's next request (a pool timeout, or somebody else's answer).
+FETCH_POOL = 1
+
+
 def _relay_fetch(context: ssl.SSLContext | None) -> httpx.AsyncBaseTransport:
-    return _Fetch(_relay(context))
+    return _Fetch(
+        HttpToolsTransport(
+            ssl_context=context or httpx.create_ssl_context(),
+            max_connections=FETCH_POOL,
+            keepalive_expiry=KEEPALIVE,
+        )
+    )
 
 
 def _httpcore(context: ssl.SSLContext | None) -> httpx.AsyncBaseTransport:

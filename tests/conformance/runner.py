@@ -151,14 +151,16 @@ def url_path(url: str) -> str:
 
 def whole_body(expect: Expect) -> Expect:
     """What `expect` means for a client that hands over only whole answers: a body that breaks
-    is an answer refused; giving up in the body is giving up before the answer; a caller that
-    would leave the body takes the whole answer."""
+    is an answer refused; giving up in the body is giving up before the answer; an answer a
+    caller would leave unread, or read a piece of, must arrive whole (`Expect.whole`)."""
     if expect.kind == "head_then_error":
         return replace(expect, kind="refused")
     if expect.kind == "cancel_body":
         return replace(expect, kind="cancel_head")
     if expect.kind == "leave_body":
-        return replace(expect, kind="answer", body=None)
+        return replace(expect, kind="answer", body=expect.whole)
+    if expect.body is None:
+        return replace(expect, body=expect.whole)
     return expect
 
 

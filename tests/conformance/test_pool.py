@@ -58,7 +58,8 @@ def test_a_compressed_answer_is_passed_on_unpacked_never() -> None:
 
 def test_fetch_sends_what_send_would_and_reads_the_whole_answer() -> None:
     """`fetch` (no httpx Request or Response) puts the path under the base URL's, sends host,
-    the default headers, the caller's and a length, and answers (status, whole body)."""
+    the default headers, the caller's and a length, and answers (status, whole body); more calls
+    than the pool has connections all go out, one after another on one kept connection."""
     server = HostileServer(PLAYS)
     pool = OriginPool(server.url("/b"), max_connections=2)
 
@@ -68,7 +69,7 @@ def test_fetch_sends_what_send_would_and_reads_the_whole_answer() -> None:
                 await pool.fetch(
                     "POST", "echo/o%20n?x=1", b"{}", {"x-k": "v"}, timeout=5.0, connect=5.0
                 )
-                for _ in range(2)
+                for _ in range(5)
             ]
         finally:
             await pool.aclose()
@@ -77,7 +78,8 @@ def test_fetch_sends_what_send_would_and_reads_the_whole_answer() -> None:
         answers = asyncio.run(go())
     finally:
         server.close()
-    assert answers == [(201, b"made")] * 2
+    assert answers == [(201, b"made")] * 5
+    assert server.connections == 1
     head, _, body = seen[-1].partition(b"\r\n\r\n")
     lines = head.lower().split(b"\r\n")
     assert lines[0] == b"post /b/echo/o%20n?x=1 http/1.1"
@@ -85,12 +87,18 @@ def test_fetch_sends_what_send_would_and_reads_the_whole_answer() -> None:
     for line in (b"host: 127.0.0.1:" + port.encode(), b"accept-encoding: identity", b"x-k: v"):
         assert line in lines
     assert (b"content-length: 2", body) == (lines[-1], b"{}")
-    assert server.count("/b/echo/o%20n?x=1") == 2
+    assert server.count("/b/echo/o%20n?x=1") == 5
 
 
 @pytest.mark.parametrize(
     ("path", "headers"),
-    [("echo bad", {}), ("echo\r\nx: y", {}), ("echo", {"x-k": "a\r\nb"}), ("\u00e9cho", {})],
+    [
+        ("echo bad", {}),
+        ("echo\r\nx: y", {}),
+        ("echo", {"x-k": "a\r\nb"}),
+        ("\u00e9cho", {}),
+        ("echo", {"x-k": "\u00e9"}),
+    ],
 )
 def test_fetch_refuses_what_http_forbids_before_sending(path: str, headers: dict[str, str]) -> None:
     server = HostileServer(PLAYS)
@@ -108,3 +116,22 @@ def test_fetch_refuses_what_http_forbids_before_sending(path: str, headers: dict
     finally:
         server.close()
     assert server.paths == []
+
+
+def test_fetch_sends_one_host_header_the_callers_if_given() -> None:
+    server = HostileServer(PLAYS)
+    pool = OriginPool(server.url("/b"))
+
+    async def go() -> tuple[int, bytes]:
+        try:
+            headers = {"Host": "storage.test"}
+            return await pool.fetch("GET", "echo/h", b"", headers, timeout=5.0, connect=5.0)
+        finally:
+            await pool.aclose()
+
+    try:
+        assert asyncio.run(go()) == (201, b"made")
+    finally:
+        server.close()
+    lines = seen[-1].split(b"\r\n\r\n")[0].lower().split(b"\r\n")
+    assert [line for line in lines if line.startswith(b"host:")] == [b"host: storage.test"]
