@@ -29,13 +29,4 @@ async def handle_event(event: CloudEvent) -> Disposition:
         # The publisher's trace (a message attribute) wins over the one Eventarc sets.
         trace=TraceContext.from_attributes({"traceparent": event.get("traceparent")}),
     )
-    disposition = await get_events().handle(parsed)
-    if disposition is Disposition.RETRY:
-        log(
-            "WARNING",
-            "event failed transiently; Pub/Sub redelivers it",
-            error=f"message {parsed.message_id[:128]} failed transiently; redeliver it",
-            source="pubsub",
-            pubsub_message_id=parsed.message_id[:128],
-        )
-    return disposition
+    return await get_events().handle(parsed)  # a retry is logged by the core

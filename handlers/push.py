@@ -49,15 +49,7 @@ async def handle_push(request: Request) -> Response:
         log("ERROR", "unexpected failure", event="internal_error", request_id=request_id, exc=exc)
         error = InternalError(f"internal error; the logs hold details under {request_id}")
         return _answer(error, request_id)
-    status = 200 if disposition is Disposition.FINISHED else 503
-    if status != 200:
-        log(
-            "WARNING",
-            "push failed transiently; Pub/Sub pushes it again",
-            error=f"message {message.message_id[:128]} failed transiently; redeliver it",
-            source="pubsub",
-            pubsub_message_id=message.message_id[:128],
-        )
+    status = 200 if disposition is Disposition.FINISHED else 503  # the core logged a retry
     answer = {"message_id": message.message_id, "disposition": disposition.value}
     return Response(_encoder.encode(answer), status_code=status, media_type="application/json")
 

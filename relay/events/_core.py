@@ -72,6 +72,13 @@ class EventCore:
         if finished is None:
             log("INFO", "duplicate delivery; already handled", **context.log_fields)
         elif finished is False:
+            # The one line for every trigger: what Pub/Sub is told, and why to read on.
+            log(
+                "WARNING",
+                "message failed transiently; Pub/Sub delivers it again",
+                error=f"message {message.message_id[:128]} failed transiently; redeliver it",
+                **context.log_fields,
+            )
             return Disposition.RETRY
         return Disposition.FINISHED
 

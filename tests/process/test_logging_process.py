@@ -196,5 +196,5 @@ def test_retryable_event_failure_is_one_warning_not_a_traceback(serve: ServerFac
     assert send(server, pubsub_data(body, message_id)).status_code == 500
     new = all_lines(server)[before:]
     assert not [line for line in new if "stack_trace" in line], new
-    warnings = [line for line in new if line["message"].startswith("event failed transiently")]
+    warnings = [line for line in new if line["message"].startswith("message failed transiently")]
     assert len(warnings) == 1 and message_id in warnings[0]["error"]
