@@ -20,11 +20,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from ._store import BulkStore, GsPath
+
+if TYPE_CHECKING:
+    from ._rest import GoogleRest
 
 __all__ = ["CHECK_SECONDS", "DONE", "RunFinisher", "completion_publisher"]
 
@@ -110,12 +113,9 @@ class RunFinisher:
         return None
 
 
-def completion_publisher(topic: str) -> Publish:
+def completion_publisher(topic: str, rest: GoogleRest) -> Publish:
     """Publishes a finished run's status to `topic` (RESULTS_TOPIC): attributes `bulk_id`,
-    `source` = `bulk`, `state` = `done`; data the status JSON."""
-    from ._rest import GoogleRest
-
-    rest = GoogleRest()
+    `source` = `bulk`, `state` = `done`; data the status JSON, sent through `rest`."""
 
     async def publish(answer: dict[str, Any]) -> None:
         attributes = {"bulk_id": str(answer.get("bulk_id")), "source": "bulk", "state": "done"}

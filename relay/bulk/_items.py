@@ -63,7 +63,7 @@ class _Items:
         self.gate = ItemGate(shared_store(relay))
         runs = BulkRuns(shared_store(relay), relay.settings)
         topic = relay.settings.results_topic
-        announce = completion_publisher(topic) if topic else None
+        announce = completion_publisher(topic, self.rest) if topic else None
         self.finisher = RunFinisher(shared_store(relay), runs.status, announce)
 
 

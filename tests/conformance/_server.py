@@ -59,14 +59,8 @@ class Peer:
             except (OSError, ValueError):  # the server closed this socket while shutting down
                 self.client_closed = True
                 return True
-            try:
-                data = self.sock.recv(65536)
-            except OSError:
-                data = b""
-            if not data:
-                self.client_closed = True
-                return True
-            self.buffer += data
+            if not self._fill():
+                return self.client_closed
         return False
 
     def read_request(self) -> tuple[bytes, bytes] | None:
