@@ -53,6 +53,10 @@ class Context:
     identity: Identity = field(default_factory=Identity)
     # service_tier when the body sets none (a bulk run's tier for all its lines).
     default_service_tier: str | None = None
+    # cf-aig-cache-key when the body sets none and does not skip the cache (a Pub/Sub message's,
+    # so a redelivery that runs again is answered from the gateway's cache); batch items get
+    # it with `:{index}` added.
+    default_cache_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

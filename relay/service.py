@@ -133,12 +133,15 @@ class Relay:
 
         async def one(index: int, raw: msgspec.Raw) -> dict[str, Any]:
             async with gate:
+                key = context.default_cache_key
                 item_context = Context(
                     log_fields={**context.log_fields, "batch_index": index},
                     default_metadata=context.default_metadata,
                     allow_stream=False,
                     trace=context.trace,
                     identity=context.identity,
+                    default_service_tier=context.default_service_tier,
+                    default_cache_key=f"{key}:{index}" if key else None,  # one key per item
                 )
                 try:
                     request = decode_prompt(bytes(raw))
@@ -251,6 +254,7 @@ class Relay:
                 model=model,
                 identity=context.identity,
                 default_service_tier=context.default_service_tier,
+                default_cache_key=context.default_cache_key,
             )
             for model in models
         ]

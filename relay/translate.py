@@ -82,6 +82,7 @@ def build_call(
     allow_stream: bool = True,
     model: str | None = None,
     default_service_tier: str | None = None,
+    default_cache_key: str | None = None,
 ) -> UpstreamCall:
     """Map `request` onto the API it asks for (`model`, a fallback, replacing its own); raise on
     a model outside the allow-list. Without `allow_stream` a stream is sent as a plain call."""
@@ -117,6 +118,7 @@ def build_call(
             default_metadata=default_metadata,
             trace=trace,
             identity=identity,
+            default_cache_key=default_cache_key,
         ),
         stream=stream,
         unified=unified,

@@ -45,6 +45,7 @@ def call_headers(
     default_metadata: Mapping[str, str] | None = None,
     trace: TraceContext | None = None,
     identity: Identity | None = None,
+    default_cache_key: str | None = None,
 ) -> dict[str, str]:
     """The headers of one call to `model`, the same for each of its attempts."""
     metadata = merge_metadata(
@@ -52,7 +53,10 @@ def call_headers(
         (identity or Identity()).fields(settings.identity_metadata),
         settings.identity_metadata,
     )
-    headers = {**request_headers(request, metadata), **control_headers(request, settings)}
+    headers = {
+        **request_headers(request, metadata, default_cache_key),
+        **control_headers(request, settings),
+    }
     if trace is not None:
         headers.update(trace_headers(trace.trace_id, trace.span_id))
     price = settings.custom_prices.get(model.lower())
@@ -63,10 +67,13 @@ def call_headers(
 
 
 def request_headers(
-    request: PromptRequest, metadata: Mapping[str, Any] | None = None
+    request: PromptRequest,
+    metadata: Mapping[str, Any] | None = None,
+    default_cache_key: str | None = None,
 ) -> dict[str, str]:
     """The cf-aig-* headers a request asks for: `metadata` (its own merged with the identity
-    keys, see `relay.identity`) and caching."""
+    keys, see `relay.identity`) and caching (`default_cache_key` unless it sets a key or skips
+    the cache)."""
     headers: dict[str, str] = {}
     if metadata:
         # ensure_ascii escapes every control character, so the header cannot be split.
@@ -74,13 +81,17 @@ def request_headers(
             dict(metadata), ensure_ascii=True, separators=(",", ":")
         )
     cache = request.cache
+    key = default_cache_key
     if cache is not None:
         if cache.ttl is not None:
             headers["cf-aig-cache-ttl"] = str(cache.ttl)
         if cache.skip:
             headers["cf-aig-skip-cache"] = "true"
+            key = None
         if cache.key is not None:
-            headers["cf-aig-cache-key"] = cache.key
+            key = cache.key
+    if key is not None:
+        headers["cf-aig-cache-key"] = key
     return headers
 
 

@@ -10,7 +10,13 @@ Loaded on the first message only: an HTTP-only deployment never imports it.
 
 from ._core import EventCore
 from ._dedup import DEFAULT_REMEMBERED, Deduplicator
-from ._message import MAX_DATA_BYTES, Disposition, PubSubMessage, cache_keyed, message_from_json
+from ._message import (
+    MAX_DATA_BYTES,
+    Disposition,
+    PubSubMessage,
+    message_cache_key,
+    message_from_json,
+)
 from ._pending import DEFAULT_PENDING, Pending, PendingOutcomes
 from ._push import MAX_PUSH_BYTES, decode_push
 
@@ -25,7 +31,7 @@ __all__ = [
     "Pending",
     "PendingOutcomes",
     "PubSubMessage",
-    "cache_keyed",
     "decode_push",
+    "message_cache_key",
     "message_from_json",
 ]

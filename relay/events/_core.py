@@ -16,6 +16,7 @@ instance is answered from the gateway's cache instead of being billed again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..bulk import (
@@ -34,7 +35,7 @@ from ..outcome import Context
 from ..request import REQUEST_ID
 from ..service import Relay
 from ._dedup import Deduplicator
-from ._message import Disposition, PubSubMessage, cache_keyed
+from ._message import Disposition, PubSubMessage, message_cache_key
 from ._pending import Pending, PendingOutcomes
 
 __all__ = ["EventCore"]
@@ -134,8 +135,8 @@ class EventCore:
         bulk_id, custom_id, _ = item
         # The same item always carries the same cache key: a redelivery that runs again anyway
         # (its outcome was not written) is answered from the gateway's cache, not billed twice.
-        keyed = cache_keyed(body, item_cache_id(bulk_id, custom_id))  # hashed when too long
-        return await run_bulk_item(relay, keyed, item, context)
+        key = message_cache_key(body, item_cache_id(bulk_id, custom_id))  # hashed when too long
+        return await run_bulk_item(relay, body, item, replace(context, default_cache_key=key))
 
     async def _dead_letter(
         self, item: BulkItemAttributes | None, deliveries: str, context: Context
@@ -171,7 +172,8 @@ class EventCore:
         body = _body(message, relay.settings.max_body_bytes)
         if isinstance(body, RelayError):
             return True, _refused(body, context)
-        answer = await relay.answer(cache_keyed(body, message.message_id), context)
+        key = message_cache_key(body, message.message_id)
+        answer = await relay.answer(body, replace(context, default_cache_key=key))
         if answer.error is not None:
             # The request's own log line already carries the error; this says what Pub/Sub is told.
             return not answer.error.retryable, answer.body

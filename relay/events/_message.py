@@ -12,13 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from ..errors import InvalidRequest, PayloadTooLarge, RelayError
 from ..request import REQUEST_ID
 from ..tracing import TraceContext
 
-__all__ = ["MAX_DATA_BYTES", "Disposition", "PubSubMessage", "cache_keyed", "message_from_json"]
+__all__ = [
+    "MAX_DATA_BYTES",
+    "Disposition",
+    "PubSubMessage",
+    "message_cache_key",
+    "message_from_json",
+]
 
 # The most a message's data may decode to before MAX_BODY_BYTES is even looked at: the highest
 # MAX_BODY_BYTES allows (Pub/Sub's own cap is 10 MB), so huge data is never decoded whole.
@@ -89,40 +93,10 @@ def _decode(data: Any) -> bytes | RelayError:
         return InvalidRequest("message data is not base64")
 
 
-def cache_keyed(body: bytes, message_id: str) -> bytes:
-    """The payload with a gateway cache key derived from the message, for each prompt that sets
-    no key and does not skip the cache; unchanged when it is not a JSON object."""
+def message_cache_key(body: bytes, message_id: str) -> str | None:
+    """The gateway cache key for a message's prompts (`Context.default_cache_key`: used where a
+    prompt sets no key and does not skip the cache), or None when the id is not header-safe."""
     if not REQUEST_ID.match(message_id):
-        return body  # only a header-safe id may go into cf-aig-cache-key
-    try:
-        data = msgspec.json.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return body
-    if not isinstance(data, dict):
-        return body
+        return None  # only a header-safe id may go into cf-aig-cache-key
     # The payload's hash too: a message id is unique per topic only.
-    base = f"pubsub:{message_id}:{hashlib.sha256(body).hexdigest()[:16]}"
-    items = data.get("requests")
-    if isinstance(items, list):
-        changed = [_add_cache_key(item, f"{base}:{i}") for i, item in enumerate(items)]
-    else:
-        changed = [_add_cache_key(data, base)]
-    if not any(changed):
-        return body
-    try:
-        return msgspec.json.encode(data)
-    except (TypeError, RecursionError):
-        return body
-
-
-def _add_cache_key(item: Any, key: str) -> bool:
-    if not isinstance(item, dict):
-        return False
-    cache = item.get("cache")
-    if cache is None:
-        item["cache"] = {"key": key}
-        return True
-    if isinstance(cache, dict) and cache.get("key") is None and not cache.get("skip"):
-        cache["key"] = key
-        return True
-    return False
+    return f"pubsub:{message_id}:{hashlib.sha256(body).hexdigest()[:16]}"

@@ -8,15 +8,17 @@ import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from google.api_core import exceptions as google_errors
 
-from relay import ConfigError, InvalidRequest, Settings, decode_request
+from relay import ConfigError, Context, InvalidRequest, Settings, decode_request
 from relay.delivery import Deliverer, deliver_stream
-from relay.events import cache_keyed
+from relay.events import message_cache_key
 from relay.request import BatchRequest, body_fields
 from relay.streaming import sse
+from tests.support.gateway_client import OK_CHAT, make_relay
 
 
 # google-api-core's exception classes are untyped; build them through one typed door.
@@ -227,21 +229,36 @@ def test_stream_final_event_is_delivered() -> None:
     }
 
 
+def _keys_sent(body: bytes, message_id: str, header: str = "cf-aig-cache-key") -> list[str | None]:
+    """`header` of each call a message's payload makes (a batch: one per item)."""
+    sent: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get(header))
+        return httpx.Response(200, json=OK_CHAT)
+
+    context = Context(default_cache_key=message_cache_key(body, message_id))
+    answer = asyncio.run(make_relay(handler).answer(body, context))
+    assert answer.status == 200, answer.body
+    return sent
+
+
 def test_cache_key_from_message_id() -> None:
     """A prompt without a cache key gets one from the message id and payload; the caller's own
     key and `skip` are kept; batch items get one each."""
     body = b'{"prompt": "x"}'
-    key = json.loads(cache_keyed(body, "123"))["cache"]["key"]
+    key = message_cache_key(body, "123")
+    assert key is not None
     assert key.startswith("pubsub:123:") and len(key) == len("pubsub:123:") + 16
-    assert (
-        json.loads(cache_keyed(b'{"prompt": "x", "cache": {"ttl": 60}}', "1"))["cache"]["ttl"] == 60
-    )
+    assert _keys_sent(body, "123") == [key]
+    with_ttl = b'{"prompt": "x", "cache": {"ttl": 60}}'
+    assert _keys_sent(with_ttl, "1")[0] is not None
+    assert _keys_sent(with_ttl, "1", "cf-aig-cache-ttl") == ["60"]
     own = b'{"prompt": "x", "cache": {"key": "mine"}}'
     skip = b'{"prompt": "x", "cache": {"skip": true}}'
-    assert cache_keyed(own, "1") == own and cache_keyed(skip, "1") == skip
-    batch = json.loads(cache_keyed(b'{"requests": [{"prompt": "a"}, {"prompt": "b"}]}', "9"))
-    keys = [item["cache"]["key"] for item in batch["requests"]]
-    assert keys[0].endswith(":0") and keys[1].endswith(":1") and keys[0] != keys[1]
-    for untouched in (b"not json", b"[1]", b'"x"'):
-        assert cache_keyed(untouched, "1") == untouched
-    assert cache_keyed(body, "bad id\r\n") == body  # never an unsafe header value
+    assert _keys_sent(own, "1") == ["mine"] and _keys_sent(skip, "1") == [None]
+    keys = _keys_sent(b'{"requests": [{"prompt": "a"}, {"prompt": "b"}]}', "9")
+    assert keys[0] and keys[1] and keys[0] != keys[1]
+    assert keys[0].endswith(":0") and keys[1].endswith(":1")
+    assert message_cache_key(b"not json", "1") is not None  # refused later, as invalid_request
+    assert message_cache_key(body, "bad id\r\n") is None  # never an unsafe header value
